@@ -1,7 +1,23 @@
 //! Sans-IO core of the AgentTier Rust SDK.
 //!
-//! Everything here is pure: models, the error type, the auth chain, request descriptors, the
-//! SSE parser, the retry decision and Go-duration handling. The blocking and async client crates
-//! only move bytes and sleep; every decision they make is taken here, once.
+//! Everything here is pure: models, the error type, the auth chain, request descriptors,
+//! response mapping, the SSE parser, the retry decision and Go-duration handling. The blocking
+//! and async client crates only move bytes and sleep; every decision they make is taken here,
+//! once. Most users want the `agenttier` facade crate instead of this one.
 
+pub mod auth;
+pub mod config;
+pub mod deprecation;
 pub mod duration;
+pub mod error;
+pub mod models;
+pub mod request;
+pub mod response;
+pub mod retry;
+pub mod sse;
+pub mod timestamp;
+
+pub use auth::{Auth, Secret};
+pub use config::ClientConfig;
+pub use error::{ApiError, Error, Result, TimeoutKind};
+pub use retry::RetryPolicy;

@@ -1,0 +1,117 @@
+//! Client configuration, shared by both flavours' builders.
+
+use std::time::Duration;
+
+use crate::{Auth, Error, Result, RetryPolicy};
+
+/// Environment variable naming the Router's base URL.
+pub const API_URL_ENV: &str = "AGENTTIER_API_URL";
+
+/// Everything a client needs to know to talk to a Router.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Router root URL, without a trailing slash or `/api/v1`.
+    pub base_url: String,
+    /// Credentials.
+    pub auth: Auth,
+    /// Limit on establishing a connection (default 10 s).
+    pub connect_timeout: Duration,
+    /// Limit on a whole unary call (default 30 s); exec adds its own timeout on top.
+    pub timeout: Duration,
+    /// Longest silence tolerated on a stream (default 5 min; the Router sends a keep-alive every 15 s).
+    pub stream_idle_timeout: Duration,
+    /// Retry policy for idempotent calls.
+    pub retry: RetryPolicy,
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// Extra trusted root certificates, PEM encoded, added to the built-in roots.
+    pub root_certificates_pem: Vec<Vec<u8>>,
+    /// Explicit proxy URL; when unset, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured.
+    pub proxy: Option<String>,
+    /// Largest unary response body accepted (default 64 MiB), so a runaway server cannot exhaust memory.
+    pub max_response_bytes: usize,
+}
+
+/// The default `User-Agent`.
+pub fn default_user_agent() -> String {
+    format!("agenttier-rust-sdk/{}", env!("CARGO_PKG_VERSION"))
+}
+
+impl ClientConfig {
+    /// Defaults for the Router at `base_url`, credentials from the auth chain.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        ClientConfig {
+            base_url: base_url.into(),
+            auth: Auth::from_env(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            stream_idle_timeout: Duration::from_secs(300),
+            retry: RetryPolicy::default(),
+            user_agent: default_user_agent(),
+            root_certificates_pem: Vec::new(),
+            proxy: None,
+            max_response_bytes: 64 * 1024 * 1024,
+        }
+    }
+
+    /// Defaults with the base URL from `AGENTTIER_API_URL`.
+    pub fn from_env() -> Result<Self> {
+        match std::env::var(API_URL_ENV) {
+            Ok(url) if !url.trim().is_empty() => Ok(Self::new(url)),
+            _ => Err(Error::config(format!(
+                "{API_URL_ENV} is not set: set it to the Router's URL (for example http://127.0.0.1:8080) or use Client::builder().base_url(..)"
+            ))),
+        }
+    }
+
+    /// Checks and normalises the configuration (trailing slashes and `/api/v1` are removed from the URL).
+    pub fn validated(mut self) -> Result<Self> {
+        let url = self.base_url.trim().trim_end_matches('/');
+        let url = url.strip_suffix("/api/v1").unwrap_or(url).trim_end_matches('/');
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| Error::config(format!("base URL {url:?} is not a valid URL: {e}")))?;
+        match uri.scheme_str() {
+            Some("http" | "https") if uri.host().is_some_and(|h| !h.is_empty()) => {}
+            _ => {
+                return Err(Error::config(format!(
+                    "base URL {url:?} must start with http:// or https:// and name a host"
+                )));
+            }
+        }
+        if uri.query().is_some() {
+            return Err(Error::config(format!("base URL {url:?} must not have a query string")));
+        }
+        if self.timeout.is_zero() || self.connect_timeout.is_zero() || self.stream_idle_timeout.is_zero() {
+            return Err(Error::config("timeouts must be greater than zero"));
+        }
+        self.base_url = url.to_owned();
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_urls() {
+        for (input, want) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("https://agenttier.example.com/api/v1/", "https://agenttier.example.com"),
+            (" https://h/prefix/ ", "https://h/prefix"),
+        ] {
+            assert_eq!(ClientConfig::new(input).validated().unwrap().base_url, want);
+        }
+    }
+
+    #[test]
+    fn refuses_bad_urls_with_a_hint() {
+        for bad in ["", "localhost:8080", "ftp://h", "http://", "http://h?x=1"] {
+            let err = ClientConfig::new(bad).validated().unwrap_err();
+            assert!(matches!(err, Error::Config { .. }), "{bad}: {err}");
+        }
+    }
+}

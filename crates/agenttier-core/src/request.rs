@@ -1,0 +1,242 @@
+//! Request descriptors: what a call sends, independent of the HTTP library that sends it.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use http::Method;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// Characters escaped inside one path segment (everything but RFC 3986 unreserved characters
+/// and a few safe sub-delimiters).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|')
+    .add(b'[')
+    .add(b']');
+
+/// Query-string escaping: also `&`, `=` and `+`.
+const QUERY: &AsciiSet = &SEGMENT.add(b'&').add(b'=').add(b'+').add(b';');
+
+/// Percent-encodes one path segment (an id, a port, a name).
+///
+/// ```
+/// assert_eq!(agenttier_core::request::segment("a b/c"), "a%20b%2Fc");
+/// ```
+pub fn segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// A request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// A JSON document (sent with `Content-Type: application/json`).
+    Json(Vec<u8>),
+    /// Raw bytes with their content type.
+    Bytes {
+        /// The bytes.
+        data: Vec<u8>,
+        /// Their `Content-Type`.
+        content_type: String,
+    },
+}
+
+/// What the caller expects back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Accept {
+    /// A JSON body (or none).
+    Json,
+    /// A Server-Sent Events stream; such calls are never retried and use the idle timeout.
+    EventStream,
+    /// Raw bytes (downloads).
+    Bytes,
+}
+
+impl Accept {
+    /// The `Accept` header value.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            Accept::Json => "application/json",
+            Accept::EventStream => "text/event-stream",
+            Accept::Bytes => "*/*",
+        }
+    }
+}
+
+/// One call to the Router, described.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// HTTP method.
+    pub method: Method,
+    /// Path under `/api/v1`, starting with `/`, segments already encoded.
+    pub path: String,
+    /// Query parameters (not yet encoded).
+    pub query: Vec<(String, String)>,
+    /// Body.
+    pub body: Body,
+    /// Expected response.
+    pub accept: Accept,
+    /// Per-call timeout overriding the client's (for example exec's own timeout plus a margin).
+    pub timeout: Option<Duration>,
+}
+
+impl Request {
+    /// A request with no body and no query.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: Body::Empty,
+            accept: Accept::Json,
+            timeout: None,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path)
+    }
+
+    /// `POST path`.
+    pub fn post(path: impl Into<String>) -> Self {
+        Self::new(Method::POST, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(path: impl Into<String>) -> Self {
+        Self::new(Method::PUT, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, path)
+    }
+
+    /// Adds a query parameter.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds several query parameters.
+    pub fn queries<K: Into<String>, V: Into<String>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.query.extend(pairs.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::invalid_input(format!("request body cannot be encoded as JSON: {e}")))?;
+        self.body = Body::Json(bytes);
+        Ok(self)
+    }
+
+    /// Sets a raw body.
+    pub fn bytes(mut self, data: Vec<u8>, content_type: impl Into<String>) -> Self {
+        self.body = Body::Bytes {
+            data,
+            content_type: content_type.into(),
+        };
+        self
+    }
+
+    /// Sets what the response should be.
+    pub fn accept(mut self, accept: Accept) -> Self {
+        self.accept = accept;
+        self
+    }
+
+    /// Sets a per-call timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether the response is a stream (never retried, idle timeout only).
+    pub fn is_streaming(&self) -> bool {
+        self.accept == Accept::EventStream
+    }
+
+    /// The `Content-Type` of the body, if any.
+    pub fn content_type(&self) -> Option<&str> {
+        match &self.body {
+            Body::Empty => None,
+            Body::Json(_) => Some("application/json"),
+            Body::Bytes { content_type, .. } => Some(content_type),
+        }
+    }
+
+    /// The body bytes (empty when there is none).
+    pub fn body_bytes(&self) -> &[u8] {
+        match &self.body {
+            Body::Empty => &[],
+            Body::Json(b) | Body::Bytes { data: b, .. } => b,
+        }
+    }
+
+    /// The full URL under `base` (the Router root, without a trailing slash).
+    ///
+    /// ```
+    /// use agenttier_core::request::Request;
+    /// let r = Request::get("/sandboxes").query("status", "Running");
+    /// assert_eq!(r.url("http://127.0.0.1:8080"), "http://127.0.0.1:8080/api/v1/sandboxes?status=Running");
+    /// ```
+    pub fn url(&self, base: &str) -> String {
+        let mut url = format!("{base}/api/v1{}", self.path);
+        for (i, (k, v)) in self.query.iter().enumerate() {
+            let sep = if i == 0 { '?' } else { '&' };
+            let _ = write!(
+                url,
+                "{sep}{}={}",
+                utf8_percent_encode(k, QUERY),
+                utf8_percent_encode(v, QUERY)
+            );
+        }
+        url
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_segments_and_queries() {
+        assert_eq!(segment("demo"), "demo");
+        assert_eq!(segment("../x"), "..%2Fx");
+        assert_eq!(segment("ü"), "%C3%BC");
+        let r = Request::get(format!("/sandboxes/{}", segment("a/b"))).query("q", "a&b=c d+e");
+        assert_eq!(r.url("http://h"), "http://h/api/v1/sandboxes/a%2Fb?q=a%26b%3Dc%20d%2Be");
+    }
+
+    #[test]
+    fn bodies_and_content_types() {
+        let r = Request::post("/x").json(&serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(r.content_type(), Some("application/json"));
+        assert_eq!(r.body_bytes(), br#"{"a":1}"#);
+        let r = Request::put("/f").bytes(vec![1, 2], "application/octet-stream");
+        assert_eq!(r.content_type(), Some("application/octet-stream"));
+        assert!(Request::get("/x").content_type().is_none());
+        assert!(Request::post("/i").accept(Accept::EventStream).is_streaming());
+    }
+}
