@@ -16,7 +16,10 @@ pub struct ParseDurationError {
 
 impl ParseDurationError {
     fn new(input: &str, reason: &'static str) -> Self {
-        Self { input: input.to_owned(), reason }
+        Self {
+            input: input.to_owned(),
+            reason,
+        }
     }
 }
 
@@ -85,7 +88,11 @@ pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
         let whole: u128 = if int_part.is_empty() {
             0
         } else {
-            int_part.parse::<u128>().ok().filter(|v| *v <= MAX_NANOS).ok_or_else(overflow)?
+            int_part
+                .parse::<u128>()
+                .ok()
+                .filter(|v| *v <= MAX_NANOS)
+                .ok_or_else(overflow)?
         };
         let mut nanos = whole.checked_mul(scale).ok_or_else(overflow)?;
         if !frac_part.is_empty() {
@@ -97,7 +104,10 @@ pub fn parse(input: &str) -> Result<Duration, ParseDurationError> {
                 .checked_add(numerator.saturating_mul(scale) / denominator)
                 .ok_or_else(overflow)?;
         }
-        total = total.checked_add(nanos).filter(|t| *t <= MAX_NANOS).ok_or_else(overflow)?;
+        total = total
+            .checked_add(nanos)
+            .filter(|t| *t <= MAX_NANOS)
+            .ok_or_else(overflow)?;
         rest = after_unit;
     }
     Ok(Duration::from_nanos(total as u64))
@@ -182,7 +192,20 @@ mod tests {
 
     #[test]
     fn rejects_what_go_rejects() {
-        for input in ["", "3", "-", "s", ".", "-1s", "1d", "1.s.", "x1s", "1 s", "9223372036854775808ns", "3000000h"] {
+        for input in [
+            "",
+            "3",
+            "-",
+            "s",
+            ".",
+            "-1s",
+            "1d",
+            "1.s.",
+            "x1s",
+            "1 s",
+            "9223372036854775808ns",
+            "3000000h",
+        ] {
             assert!(parse(input).is_err(), "{input:?} should fail");
         }
         let err = parse("1d").unwrap_err().to_string();
@@ -210,7 +233,14 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for nanos in [1u64, 999, 1_000_000, 59_999_999_999, 3_600_000_000_001, 86_400_000_000_000] {
+        for nanos in [
+            1u64,
+            999,
+            1_000_000,
+            59_999_999_999,
+            3_600_000_000_001,
+            86_400_000_000_000,
+        ] {
             let d = Duration::from_nanos(nanos);
             assert_eq!(parse(&format(d)).unwrap(), d);
         }

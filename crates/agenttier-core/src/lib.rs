@@ -19,5 +19,5 @@ pub mod timestamp;
 
 pub use auth::{Auth, Secret};
 pub use config::ClientConfig;
-pub use error::{ApiError, Error, Result, TimeoutKind};
+pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
 pub use retry::RetryPolicy;

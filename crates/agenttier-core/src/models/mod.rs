@@ -12,7 +12,7 @@ mod sandbox;
 mod template;
 mod user;
 
-pub use exec::{CommandResult, ExecRequest};
+pub use exec::{CommandResult, Exec};
 pub use policy::Violation;
 pub use port::{ForwardPortRequest, ForwardedPort};
 pub use sandbox::{

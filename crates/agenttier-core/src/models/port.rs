@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::nullable;
+use crate::{Error, Result};
 
 /// Body of `POST /sandboxes/{id}/ports`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -12,6 +13,22 @@ pub struct ForwardPortRequest {
     pub port: u16,
     /// Protocol, `http` by default.
     pub protocol: String,
+}
+
+impl ForwardPortRequest {
+    /// Checks the port (1–65535) and protocol (not empty).
+    pub fn new(port: u16, protocol: &str) -> Result<Self> {
+        if port == 0 {
+            return Err(Error::invalid_input("port must be between 1 and 65535"));
+        }
+        if protocol.trim().is_empty() {
+            return Err(Error::invalid_input("protocol must not be empty (use \"http\")"));
+        }
+        Ok(ForwardPortRequest {
+            port,
+            protocol: protocol.to_owned(),
+        })
+    }
 }
 
 /// A port of the sandbox made reachable from outside.

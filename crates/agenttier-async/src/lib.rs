@@ -1,0 +1,28 @@
+//! Async client of the AgentTier sandbox platform, on reqwest and tokio.
+//!
+//! Same API as the blocking client (`agenttier-blocking`), with `.await`: both are compiled from
+//! one source, so they cannot drift apart. Futures are `Send`; one [`Client`] serves many tasks
+//! at once over one connection pool. Most users depend on the `agenttier` facade instead.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use agenttier_async::{Client, models::CreateSandbox};
+//!
+//! #[tokio::main]
+//! async fn main() -> agenttier_async::Result<()> {
+//!     let client = Client::from_env()?; // AGENTTIER_API_URL + the auth chain
+//!     let sandbox = client.create_sandbox(CreateSandbox::new("general-coding", "hello")).await?;
+//!     sandbox.wait_until_running(Duration::from_secs(120)).await?;
+//!     let out = sandbox.exec("echo hello from $(hostname)").await?;
+//!     print!("{}", out.stdout);
+//!     sandbox.terminate().await
+//! }
+//! ```
+
+use maybe_async::must_be_async as maybe;
+
+mod client;
+mod transport;
+
+pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
+pub use client::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};

@@ -1,0 +1,170 @@
+//! One call to the Router: attempts with the retry policy, status and body mapped by core.
+
+use std::time::Duration;
+
+use agenttier_core::request::Request;
+use agenttier_core::retry::{Decision, Outcome};
+use agenttier_core::{BoxError, Error, Result, TimeoutKind, deprecation, response};
+use http::HeaderMap;
+use serde::de::DeserializeOwned;
+
+use crate::maybe;
+use crate::transport::Transport;
+
+/// A complete answer from the Router.
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Why an attempt produced no answer; transports report these, the exchange turns them into errors.
+pub(crate) enum Failure {
+    /// Connecting, sending or reading failed.
+    Connection { message: String, source: BoxError },
+    /// A timeout fired.
+    Timeout(TimeoutKind),
+    /// The body was larger than the configured limit.
+    TooLarge { limit: usize },
+    /// The request could not be built (bad header value, ...).
+    Invalid(String),
+}
+
+/// Sends `req` (retrying as the policy allows) and returns the success response, or the typed error.
+#[maybe]
+pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResponse> {
+    let config = transport.config();
+    let mut retries = 0u32;
+    loop {
+        let attempt = transport.send(req).await;
+        let outcome = match &attempt {
+            Ok(resp) if resp.status < 400 => Outcome::Status {
+                status: resp.status,
+                retry_after: None,
+            },
+            Ok(resp) => Outcome::Status {
+                status: resp.status,
+                retry_after: agenttier_core::retry::retry_after(&resp.headers),
+            },
+            Err(Failure::Connection { .. }) => Outcome::ConnectionFailed,
+            Err(_) => Outcome::TimedOut,
+        };
+        let done = matches!(&attempt, Ok(resp) if resp.status < 400);
+        if !done {
+            if let Decision::RetryAfter(delay) = config.retry.decide(&req.method, req.is_streaming(), retries, outcome)
+            {
+                trace_retry(req, retries + 1, delay);
+                transport.sleep(delay).await;
+                retries += 1;
+                continue;
+            }
+        }
+        return finish(req, attempt, retries + 1, transport);
+    }
+}
+
+/// Sends `req` and decodes its JSON body.
+#[maybe]
+pub(crate) async fn json<T: DeserializeOwned>(transport: &Transport, req: &Request, context: &str) -> Result<T> {
+    let resp = send(transport, req).await?;
+    response::decode(context, &resp.body)
+}
+
+/// Sends `req` and decodes the list under `key` of its JSON body.
+#[maybe]
+pub(crate) async fn list<T: DeserializeOwned>(
+    transport: &Transport,
+    req: &Request,
+    key: &str,
+    context: &str,
+) -> Result<Vec<T>> {
+    let resp = send(transport, req).await?;
+    response::decode_list(context, &resp.body, key)
+}
+
+fn finish(
+    req: &Request,
+    attempt: std::result::Result<RawResponse, Failure>,
+    attempts: u32,
+    transport: &Transport,
+) -> Result<RawResponse> {
+    let method = req.method.as_str();
+    match attempt {
+        Ok(resp) => {
+            trace_response(req, resp.status, attempts);
+            deprecation::observe(method, &req.path, &resp.headers);
+            if resp.status >= 400 || (300..400).contains(&resp.status) {
+                Err(response::error_from(resp.status, &resp.headers, &resp.body, attempts))
+            } else {
+                Ok(resp)
+            }
+        }
+        Err(failure) => Err(failure_to_error(req, failure, attempts, transport.timeout_for(req))),
+    }
+}
+
+/// The error for an attempt that got no answer.
+pub(crate) fn failure_to_error(req: &Request, failure: Failure, attempts: u32, limits: Limits) -> Error {
+    let method = req.method.as_str().to_owned();
+    let path = req.path.clone();
+    match failure {
+        Failure::Connection { message, source } => Error::Transport {
+            method,
+            path,
+            message,
+            attempts,
+            source: Some(source),
+        },
+        Failure::Timeout(kind) => {
+            let after = match kind {
+                TimeoutKind::Connect => limits.connect,
+                TimeoutKind::Idle => limits.idle,
+                _ => limits.request,
+            };
+            Error::Timeout {
+                kind,
+                after,
+                method,
+                path,
+            }
+        }
+        Failure::TooLarge { limit } => Error::Transport {
+            method,
+            path,
+            message: format!("response body exceeds the {limit}-byte limit (raise ClientBuilder::max_response_bytes)"),
+            attempts,
+            source: None,
+        },
+        Failure::Invalid(message) => Error::invalid_input(message),
+    }
+}
+
+/// The timeouts that applied to one request, for error messages.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connect: Duration,
+    pub(crate) request: Duration,
+    pub(crate) idle: Duration,
+}
+
+#[cfg(feature = "tracing")]
+fn trace_retry(req: &Request, attempt: u32, delay: Duration) {
+    tracing::debug!(http.request.method = %req.method, url.path = %req.path, attempt, ?delay, "retrying AgentTier request");
+}
+
+#[cfg(not(feature = "tracing"))]
+fn trace_retry(_: &Request, _: u32, _: Duration) {}
+
+#[cfg(feature = "tracing")]
+fn trace_response(req: &Request, status: u16, attempts: u32) {
+    tracing::debug!(
+        http.request.method = %req.method,
+        url.path = %req.path,
+        http.response.status_code = status,
+        attempts,
+        "AgentTier request finished"
+    );
+}
+
+#[cfg(not(feature = "tracing"))]
+fn trace_response(_: &Request, _: u16, _: u32) {}

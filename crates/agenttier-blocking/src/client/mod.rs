@@ -1,0 +1,17 @@
+//! The client, written once and compiled twice.
+//!
+//! This directory is the single source of both flavours: `agenttier-blocking` compiles it with
+//! `maybe_async::must_be_sync` bound to `maybe`, and `agenttier-async` (through a symlink) with
+//! `must_be_async`. It only calls what both transports define under the same names
+//! (`Transport::send`, `Transport::sleep`), and never names ureq, reqwest or tokio.
+
+mod builder;
+mod exchange;
+mod handle;
+mod sandbox;
+
+pub use builder::ClientBuilder;
+pub use handle::Client;
+pub use sandbox::{DEFAULT_WAIT, Sandbox};
+
+pub(crate) use exchange::{Failure, Limits, RawResponse};

@@ -1,0 +1,177 @@
+//! The sandbox handle: lifecycle, exec and ports of one sandbox.
+
+use std::time::{Duration, Instant};
+
+use agenttier_core::models::{CommandResult, Exec, ForwardPortRequest, ForwardedPort, SandboxInfo, SandboxPhase};
+use agenttier_core::request::{Request, segment};
+use agenttier_core::{Error, Result};
+
+use super::{Client, exchange};
+use crate::maybe;
+
+/// Default limit of [`Sandbox::wait_until_running`].
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(120);
+
+/// A handle on one sandbox. Cheap to clone; it holds no state beyond its identity, so every
+/// query asks the Router.
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    client: Client,
+    id: String,
+    name: String,
+    namespace: String,
+}
+
+impl Sandbox {
+    pub(crate) fn new(client: Client, id: String, name: String, namespace: String) -> Self {
+        Sandbox {
+            client,
+            id,
+            name,
+            namespace,
+        }
+    }
+
+    /// The sandbox id (its name on the platform).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The sandbox name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace it lives in.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The client this handle uses.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/sandboxes/{}{rest}", segment(&self.id))
+    }
+}
+
+#[maybe]
+impl Sandbox {
+    /// The sandbox as the Router describes it now.
+    pub async fn status(&self) -> Result<SandboxInfo> {
+        self.client.sandbox_info(&self.id).await
+    }
+
+    /// The current phase (one request).
+    pub async fn phase(&self) -> Result<SandboxPhase> {
+        Ok(self.status().await?.phase)
+    }
+
+    /// Polls until the sandbox is `Running`, at growing intervals (250 ms up to 2 s).
+    ///
+    /// Returns [`Error::SandboxErrorState`] when it reaches `Error`, and
+    /// [`Error::SandboxTimeout`] when `timeout` passes first ([`DEFAULT_WAIT`] is a good default).
+    pub async fn wait_until_running(&self, timeout: Duration) -> Result<SandboxInfo> {
+        let started = Instant::now();
+        let mut interval = Duration::from_millis(250);
+        loop {
+            let info = self.status().await?;
+            match &info.phase {
+                SandboxPhase::Running => return Ok(info),
+                SandboxPhase::Error => {
+                    let message = if info.message.is_empty() {
+                        "no message".to_owned()
+                    } else {
+                        info.message
+                    };
+                    return Err(Error::SandboxErrorState {
+                        sandbox_id: self.id.clone(),
+                        message,
+                    });
+                }
+                _ => {}
+            }
+            let elapsed = started.elapsed();
+            if elapsed >= timeout {
+                return Err(Error::SandboxTimeout {
+                    sandbox_id: self.id.clone(),
+                    last_phase: info.phase.to_string(),
+                    waited: elapsed,
+                });
+            }
+            self.client.transport.sleep(interval.min(timeout - elapsed)).await;
+            interval = (interval * 3 / 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// Stops a `Running` sandbox; the workspace is kept. Asynchronous on the platform: the phase
+    /// becomes `Stopped` shortly after.
+    pub async fn stop(&self) -> Result<()> {
+        exchange::send(&self.client.transport, &Request::post(self.path("/stop"))).await?;
+        Ok(())
+    }
+
+    /// Resumes a `Stopped` (or `Error`) sandbox; wait for `Running` again before using it.
+    pub async fn resume(&self) -> Result<()> {
+        exchange::send(&self.client.transport, &Request::post(self.path("/resume"))).await?;
+        Ok(())
+    }
+
+    /// Deletes the sandbox and its workspace, permanently.
+    pub async fn terminate(&self) -> Result<()> {
+        exchange::send(&self.client.transport, &Request::delete(self.path(""))).await?;
+        Ok(())
+    }
+
+    /// Alias of [`terminate`](Self::terminate).
+    pub async fn delete(&self) -> Result<()> {
+        self.terminate().await
+    }
+
+    /// Runs one shell command (`/bin/sh -c`) and returns its output; a non-zero exit is data,
+    /// not an error. Pass a string for the default 30 s timeout, or an [`Exec`] to set one.
+    pub async fn exec(&self, command: impl Into<Exec>) -> Result<CommandResult> {
+        let exec = command.into();
+        exec.validate()?;
+        let req = Request::post(self.path("/exec"))
+            .json(&exec)?
+            .timeout(exec.http_timeout());
+        exchange::json(&self.client.transport, &req, "exec").await
+    }
+
+    /// Makes a port of the sandbox reachable (protocol `http`).
+    pub async fn forward_port(&self, port: u16) -> Result<ForwardedPort> {
+        self.forward_port_with_protocol(port, "http").await
+    }
+
+    /// Makes a port reachable with an explicit protocol.
+    pub async fn forward_port_with_protocol(&self, port: u16, protocol: &str) -> Result<ForwardedPort> {
+        let body = ForwardPortRequest::new(port, protocol)?;
+        let req = Request::post(self.path("/ports")).json(&body)?;
+        exchange::json(&self.client.transport, &req, "forward port").await
+    }
+
+    /// The forwarded ports.
+    pub async fn list_ports(&self) -> Result<Vec<ForwardedPort>> {
+        exchange::list(
+            &self.client.transport,
+            &Request::get(self.path("/ports")),
+            "ports",
+            "list ports",
+        )
+        .await
+    }
+
+    /// Stops forwarding a port (a port that was not forwarded is not an error).
+    pub async fn remove_port(&self, port: u16) -> Result<()> {
+        ForwardPortRequest::new(port, "http")?;
+        exchange::send(
+            &self.client.transport,
+            &Request::delete(self.path(&format!("/ports/{port}"))),
+        )
+        .await?;
+        Ok(())
+    }
+}

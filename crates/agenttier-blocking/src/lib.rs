@@ -1,0 +1,26 @@
+//! Blocking client of the AgentTier sandbox platform, on ureq.
+//!
+//! Same API as the async client (`agenttier-async`), without `.await`: both are compiled from one
+//! source. Most users depend on the `agenttier` facade with its `blocking` feature instead.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use agenttier_blocking::{Client, models::CreateSandbox};
+//!
+//! fn main() -> agenttier_blocking::Result<()> {
+//!     let client = Client::from_env()?; // AGENTTIER_API_URL + the auth chain
+//!     let sandbox = client.create_sandbox(CreateSandbox::new("general-coding", "hello"))?;
+//!     sandbox.wait_until_running(Duration::from_secs(120))?;
+//!     let out = sandbox.exec("echo hello from $(hostname)")?;
+//!     print!("{}", out.stdout);
+//!     sandbox.terminate()
+//! }
+//! ```
+
+use maybe_async::must_be_sync as maybe;
+
+mod client;
+mod transport;
+
+pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
+pub use client::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};

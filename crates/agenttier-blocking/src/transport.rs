@@ -1,0 +1,190 @@
+//! The blocking transport: one ureq agent (one connection pool) per client.
+
+use std::fmt;
+use std::io::Read;
+use std::time::Duration;
+
+use agenttier_core::request::{Body, Request};
+use agenttier_core::{ClientConfig, Error, Result, TimeoutKind};
+use ureq::Agent;
+use ureq::config::Config;
+
+use crate::client::{Failure, Limits, RawResponse};
+
+/// Sends requests with ureq and sleeps with the thread.
+pub(crate) struct Transport {
+    agent: Agent,
+    config: ClientConfig,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("base_url", &self.config.base_url)
+            .field("auth", &self.config.auth.kind())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(config: ClientConfig) -> Result<Self> {
+        let proxy = match &config.proxy {
+            Some(url) => Some(ureq::Proxy::new(url).map_err(|e| Error::config(format!("invalid proxy {url:?}: {e}")))?),
+            None => ureq::Proxy::try_from_env(),
+        };
+        let builder = Config::builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(config.user_agent.as_str())
+            .timeout_connect(Some(config.connect_timeout))
+            .proxy(proxy)
+            .tls_config(tls_config(&config)?)
+            .max_idle_connections_per_host(64);
+        Ok(Transport {
+            agent: builder.build().into(),
+            config,
+        })
+    }
+
+    pub(crate) fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub(crate) fn timeout_for(&self, req: &Request) -> Limits {
+        Limits {
+            connect: self.config.connect_timeout,
+            request: req.timeout.unwrap_or(self.config.timeout),
+            idle: self.config.stream_idle_timeout,
+        }
+    }
+
+    pub(crate) fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+
+    /// One attempt: sends `req` and reads the whole body (up to the configured limit).
+    pub(crate) fn send(&self, req: &Request) -> std::result::Result<RawResponse, Failure> {
+        let response = self.start(req)?;
+        let (parts, body) = response.into_parts();
+        let limit = self.config.max_response_bytes;
+        let mut bytes = Vec::new();
+        body.into_reader()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_failure(e, "reading the response"))?;
+        if bytes.len() > limit {
+            return Err(Failure::TooLarge { limit });
+        }
+        Ok(RawResponse {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: bytes,
+        })
+    }
+
+    fn start(&self, req: &Request) -> std::result::Result<http::Response<ureq::Body>, Failure> {
+        let url = req.url(&self.config.base_url);
+        let mut builder = http::Request::builder()
+            .method(req.method.clone())
+            .uri(&url)
+            .header(http::header::ACCEPT, req.accept.header_value());
+        if let Some(content_type) = req.content_type() {
+            builder = builder.header(http::header::CONTENT_TYPE, content_type);
+        }
+        if let Some((name, value)) = self.config.auth.header().map_err(|e| Failure::Invalid(e.to_string()))? {
+            builder = builder.header(name, value);
+        }
+        let (timeout_global, timeout_per_read) = if req.is_streaming() {
+            (None, Some(self.config.stream_idle_timeout))
+        } else {
+            (Some(req.timeout.unwrap_or(self.config.timeout)), None)
+        };
+        let result = match &req.body {
+            Body::Empty => {
+                let request = builder
+                    .body(())
+                    .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
+                let request = self
+                    .agent
+                    .configure_request(request)
+                    .timeout_global(timeout_global)
+                    .timeout_per_read(timeout_per_read)
+                    .build();
+                self.agent.run(request)
+            }
+            _ => {
+                let request = builder
+                    .body(req.body_bytes())
+                    .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
+                let request = self
+                    .agent
+                    .configure_request(request)
+                    .timeout_global(timeout_global)
+                    .timeout_per_read(timeout_per_read)
+                    .build();
+                self.agent.run(request)
+            }
+        };
+        result.map_err(ureq_failure)
+    }
+}
+
+fn tls_config(config: &ClientConfig) -> Result<ureq::tls::TlsConfig> {
+    let mut builder = ureq::tls::TlsConfig::builder();
+    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+    {
+        builder = builder.provider(ureq::tls::TlsProvider::NativeTls);
+    }
+    if !config.root_certificates_pem.is_empty() {
+        let mut roots: Vec<ureq::tls::Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
+            .collect();
+        for pem in &config.root_certificates_pem {
+            let before = roots.len();
+            for item in ureq::tls::parse_pem(pem) {
+                match item {
+                    Ok(ureq::tls::PemItem::Certificate(cert)) => roots.push(cert),
+                    Ok(_) => {}
+                    Err(e) => return Err(Error::config(format!("invalid PEM root certificate: {e}"))),
+                }
+            }
+            if roots.len() == before {
+                return Err(Error::config("root certificate PEM holds no CERTIFICATE block"));
+            }
+        }
+        builder = builder.root_certs(ureq::tls::RootCerts::new_with_certs(&roots));
+    }
+    Ok(builder.build())
+}
+
+fn ureq_failure(err: ureq::Error) -> Failure {
+    use ureq::Timeout as T;
+    match err {
+        ureq::Error::Timeout(T::Connect | T::Resolve) => Failure::Timeout(TimeoutKind::Connect),
+        ureq::Error::Timeout(T::PerRead) => Failure::Timeout(TimeoutKind::Idle),
+        ureq::Error::Timeout(_) => Failure::Timeout(TimeoutKind::Request),
+        ureq::Error::Io(e) => io_failure(e, "talking to the router"),
+        ureq::Error::BodyExceedsLimit(limit) => Failure::TooLarge { limit: limit as usize },
+        other => Failure::Connection {
+            message: other.to_string(),
+            source: Box::new(other),
+        },
+    }
+}
+
+/// Maps an I/O error from ureq's body reader, which reports its timeouts as I/O errors.
+pub(crate) fn io_failure(err: std::io::Error, doing: &str) -> Failure {
+    if let Some(inner) = err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+        if let ureq::Error::Timeout(t) = inner {
+            return ureq_failure(ureq::Error::Timeout(*t));
+        }
+    }
+    if err.kind() == std::io::ErrorKind::TimedOut {
+        return Failure::Timeout(TimeoutKind::Request);
+    }
+    Failure::Connection {
+        message: format!("{doing}: {err}"),
+        source: Box::new(err),
+    }
+}

@@ -1,0 +1,54 @@
+//! Rust SDK of [AgentTier](https://github.com/khanrubd/agenttier), the Kubernetes-native
+//! sandbox platform for AI agents and developers.
+//!
+//! Two equally first-class flavours, compiled from one source so they cannot drift apart:
+//!
+//! * feature `async` (default): [`Client`], on reqwest and tokio; futures are `Send`;
+//! * feature `blocking`: [`blocking::Client`], on ureq, for scripts and CLIs.
+//!
+//! Both can be enabled together. Models and the error type are shared.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use agenttier::{Client, models::CreateSandbox};
+//!
+//! # #[cfg(feature = "async")]
+//! #[tokio::main]
+//! async fn main() -> agenttier::Result<()> {
+//!     let client = Client::from_env()?; // AGENTTIER_API_URL + the auth chain
+//!     let sandbox = client.create_sandbox(CreateSandbox::new("general-coding", "hello")).await?;
+//!     sandbox.wait_until_running(Duration::from_secs(120)).await?;
+//!     let out = sandbox.exec("uname -a").await?;
+//!     println!("exit {}: {}", out.exit_code, out.stdout);
+//!     sandbox.terminate().await
+//! }
+//! # #[cfg(not(feature = "async"))] fn main() {}
+//! ```
+//!
+//! Credentials come from the first of: an explicit [`Auth`] given to the builder,
+//! `AGENTTIER_API_KEY` (`X-API-Key`), `AGENTTIER_TOKEN` (bearer), the in-cluster
+//! service-account token file (re-read when it rotates), or none.
+
+pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models};
+
+#[cfg(feature = "async")]
+pub use agenttier_async::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
+
+/// The blocking client: the same API as the async one, without `.await`.
+///
+/// ```no_run
+/// use agenttier::blocking::Client;
+/// use agenttier::models::CreateSandbox;
+///
+/// fn main() -> agenttier::Result<()> {
+///     let client = Client::from_env()?;
+///     let sandbox = client.create_sandbox(CreateSandbox::new("general-coding", "hello"))?;
+///     sandbox.wait_until_running(agenttier::blocking::DEFAULT_WAIT)?;
+///     print!("{}", sandbox.exec("ls /workspace")?.stdout);
+///     sandbox.terminate()
+/// }
+/// ```
+#[cfg(feature = "blocking")]
+pub mod blocking {
+    pub use agenttier_blocking::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
+}
