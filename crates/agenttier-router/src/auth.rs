@@ -1,0 +1,193 @@
+//! Authentication (wire spec §1): dev-auth, API keys minted by this router, and the 401 replies.
+//!
+//! Keys are `atk_` + base64url (no padding) of 32 random bytes; only their SHA-256 (hex) is
+//! stored. A key belongs to a user named at mint time: `sub` = the name,
+//! `email` = `<name>@agenttier.local`, display name = the name; admin flag and groups as given
+//! (a local extension, §16). Validated keys are cached in memory for a few seconds, so a key
+//! minted or revoked by `agenttier-router keys ...` while the server runs takes effect promptly
+//! without a database read per request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use crate::errors::{ApiError, RouterError};
+use crate::gotime::now_unix;
+use crate::store::{KeyRow, Store};
+
+/// The caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub sub: String,
+    pub email: String,
+    pub name: String,
+    pub groups: Vec<String>,
+    pub is_admin: bool,
+}
+
+impl Identity {
+    /// The fixed dev-auth identity (§1.4).
+    pub(crate) fn dev() -> Identity {
+        Identity {
+            sub: "dev-user".into(),
+            email: "dev@agenttier.local".into(),
+            name: "Dev User".into(),
+            groups: vec!["agenttier-admins".into()],
+            is_admin: true,
+        }
+    }
+
+    /// Whether this caller may see and touch a sandbox owned by `owner_sub`.
+    pub(crate) fn can_access(&self, owner_sub: &str) -> bool {
+        self.is_admin || self.sub == owner_sub
+    }
+}
+
+/// SHA-256 hex of a presented key.
+pub(crate) fn hash_key(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Mints a key for the user `name` and stores its hash; returns the secret (shown once) and the
+/// stored metadata.
+pub(crate) fn mint_key(
+    store: &Store,
+    name: &str,
+    admin: bool,
+    groups: &[String],
+) -> Result<(String, KeyRow), RouterError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(RouterError::Config("key name must not be empty".into()));
+    }
+    let bytes: [u8; 32] = rand::random();
+    let secret = format!("atk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_key(&secret);
+    let row = KeyRow {
+        id: format!("agenttier-apikey-{}", &hash[..40]),
+        name: name.to_owned(),
+        sub: name.to_owned(),
+        email: format!("{name}@agenttier.local"),
+        display_name: name.to_owned(),
+        admin,
+        groups: groups.to_vec(),
+        created_at: now_unix(),
+        revoked_at: None,
+    };
+    store.insert_key(&hash, &row)?;
+    Ok((secret, row))
+}
+
+const CACHE_TTL: Duration = Duration::from_secs(3);
+
+/// Request authentication for `/api/v1`.
+pub(crate) struct Auth {
+    dev_auth: bool,
+    store: Arc<Store>,
+    cache: Mutex<HashMap<String, (Option<Identity>, Instant)>>,
+}
+
+impl Auth {
+    pub(crate) fn new(dev_auth: bool, store: Arc<Store>) -> Auth {
+        Auth {
+            dev_auth,
+            store,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lookup_key(&self, secret: &str) -> Result<Option<Identity>, ApiError> {
+        let hash = hash_key(secret);
+        let now = Instant::now();
+        {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((id, at)) = cache.get(&hash) {
+                if now.duration_since(*at) < CACHE_TTL {
+                    return Ok(id.clone());
+                }
+            }
+        }
+        let row = self
+            .store
+            .find_key(&hash)
+            .map_err(|e| ApiError::internal(format!("failed to validate api key: {e}")))?;
+        let id = row.map(|r| Identity {
+            sub: r.sub,
+            email: r.email,
+            name: r.display_name,
+            groups: r.groups,
+            is_admin: r.admin,
+        });
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        cache.insert(hash, (id.clone(), now));
+        Ok(id)
+    }
+
+    /// Order of §1.1: dev-auth, `X-API-Key`, `Authorization: Bearer`.
+    pub(crate) fn authenticate(&self, headers: &axum::http::HeaderMap) -> Result<Identity, ApiError> {
+        if self.dev_auth {
+            return Ok(Identity::dev());
+        }
+        if let Some(key) = headers.get("x-api-key").filter(|v| !v.is_empty()) {
+            let key = key.to_str().unwrap_or("");
+            return match self.lookup_key(key)? {
+                Some(id) => Ok(id),
+                None => Err(ApiError::unauthorized("invalid_api_key", None)),
+            };
+        }
+        let Some(authz) = headers.get(axum::http::header::AUTHORIZATION) else {
+            return Err(ApiError::unauthorized("missing_authorization", None));
+        };
+        if !authz.as_bytes().starts_with(b"Bearer ") {
+            return Err(ApiError::unauthorized("invalid_authorization_format", None));
+        }
+        Err(ApiError::unauthorized(
+            "invalid_token",
+            Some("OIDC authentication is not configured on this server"),
+        ))
+    }
+}
+
+/// Middleware: authenticates and stores the [`Identity`] in the request extensions.
+pub(crate) async fn require_auth(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
+    match auth.authenticate(req.headers()) {
+        Ok(id) => {
+            req.extensions_mut().insert(id);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_key_shape_and_lookup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let (secret, row) = mint_key(&store, "alice", false, &["devs".into()]).unwrap();
+        assert!(secret.starts_with("atk_"));
+        assert_eq!(secret.len(), 47);
+        assert_eq!(row.id.len(), "agenttier-apikey-".len() + 40);
+        let auth = Auth::new(false, store.clone());
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-api-key", secret.parse().unwrap());
+        let id = auth.authenticate(&h).unwrap();
+        assert_eq!(id.sub, "alice");
+        assert_eq!(id.email, "alice@agenttier.local");
+        assert_eq!(id.groups, vec!["devs".to_string()]);
+        h.insert("x-api-key", "atk_nope".parse().unwrap());
+        assert!(auth.authenticate(&h).is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! The `agenttier-router` program: `serve` and `keys`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agenttier_router::{IsolationMode, Policies, RouterOptions, default_data_dir, keys};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Local development router for AgentTier: the platform's HTTP API, backed by local processes.
+#[derive(Parser)]
+#[command(name = "agenttier-router", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the AgentTier HTTP API.
+    Serve(ServeArgs),
+    /// Manage API keys of a data directory.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Allow listening on a non-loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    /// State directory [default: ~/.local/share/agenttier-router].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Accept unauthenticated requests as the local admin `dev-user` (also AGENTTIER_DEV_AUTH=true).
+    #[arg(long)]
+    dev_auth: bool,
+    /// Directory of extra template files (*.json, one template each).
+    #[arg(long)]
+    templates: Option<PathBuf>,
+    /// Governance policy file (JSON): a policy object, or {"cluster": ..., "namespaces": {...}}.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Sandbox isolation: auto, namespaces or none.
+    #[arg(long, default_value = "auto")]
+    isolation: IsolationMode,
+    /// Time a sandbox stays Creating before Running (Go duration).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    start_delay: Duration,
+    /// Log level (error, warn, info, debug, trace) or a tracing filter.
+    #[arg(long, default_value = "info")]
+    log_level: String,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Mint a key and print its secret (shown once; only a hash is stored).
+    Create {
+        /// User name of the key (becomes its sub; email <name>@agenttier.local).
+        #[arg(long)]
+        name: String,
+        /// Make the key an admin.
+        #[arg(long)]
+        admin: bool,
+        /// Group of the user (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// State directory [default: ~/.local/share/agenttier-router].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// List keys.
+    List {
+        /// State directory [default: ~/.local/share/agenttier-router].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        /// Key id (agenttier-apikey-...).
+        id: String,
+        /// State directory [default: ~/.local/share/agenttier-router].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    agenttier_core::duration::parse(s).map_err(|e| e.to_string())
+}
+
+fn init_logging(level: &str, format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    init_logging(&args.log_level, args.log_format);
+    let policy = match &args.policy {
+        Some(p) => Some(Policies::from_file(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let dev_auth = args.dev_auth || std::env::var("AGENTTIER_DEV_AUTH").is_ok_and(|v| v == "true");
+    if dev_auth {
+        tracing::warn!("dev-auth is on: every request is accepted as the admin dev-user");
+    }
+    let opts = RouterOptions {
+        listen: args.listen,
+        allow_remote: args.allow_remote,
+        data_dir: Some(args.data_dir.unwrap_or_else(default_data_dir)),
+        dev_auth,
+        templates_dir: args.templates,
+        policy,
+        isolation: args.isolation,
+        start_delay: args.start_delay,
+        mint_admin_key: false,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let result = rt.block_on(agenttier_router::serve(opts, shutdown_signal()));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    result.map_err(|e| e.to_string())
+}
+
+fn keys_cmd(cmd: KeysCommand) -> Result<(), String> {
+    let dir = |d: Option<PathBuf>| d.unwrap_or_else(default_data_dir);
+    match cmd {
+        KeysCommand::Create {
+            name,
+            admin,
+            groups,
+            data_dir,
+        } => {
+            let (secret, info) = keys::create_key(&dir(data_dir), &name, admin, &groups).map_err(|e| e.to_string())?;
+            println!("{secret}");
+            eprintln!(
+                "created key {} for user {} ({}){} — store the secret now, it cannot be shown again",
+                info.id,
+                info.name,
+                info.email,
+                if info.admin { ", admin" } else { "" }
+            );
+        }
+        KeysCommand::List { data_dir } => {
+            let keys = keys::list_keys(&dir(data_dir)).map_err(|e| e.to_string())?;
+            println!(
+                "{:<57}  {:<20}  {:<5}  {:<20}  {:<25}  REVOKED",
+                "ID", "NAME", "ADMIN", "GROUPS", "CREATED"
+            );
+            for k in keys {
+                println!(
+                    "{:<57}  {:<20}  {:<5}  {:<20}  {:<25}  {}",
+                    k.id,
+                    k.name,
+                    k.admin,
+                    k.groups.join(","),
+                    k.created_at,
+                    k.revoked_at.unwrap_or_default()
+                );
+            }
+        }
+        KeysCommand::Revoke { id, data_dir } => {
+            keys::revoke_key(&dir(data_dir), &id).map_err(|e| e.to_string())?;
+            eprintln!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Keys { command } => keys_cmd(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("agenttier-router: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! [`RouterOptions`]: everything a router is started with.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::governance::Policies;
+use crate::sandbox::isolation::IsolationMode;
+
+/// How to start a router. `Default` gives an ephemeral loopback port, a fresh temporary data
+/// directory (removed when the router ends), API-key auth (no dev-auth), automatic isolation, a
+/// 100 ms start delay, the built-in templates and no governance policy.
+///
+/// ```
+/// use std::time::Duration;
+/// use agenttier_router::RouterOptions;
+/// let opts = RouterOptions {
+///     dev_auth: true,
+///     start_delay: Duration::from_millis(10),
+///     ..RouterOptions::default()
+/// };
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RouterOptions {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Allow a non-loopback `listen` address (refused otherwise: the router speaks plain HTTP
+    /// and runs commands on this machine).
+    pub allow_remote: bool,
+    /// State directory (SQLite database and sandbox workspaces). `None` = a fresh temporary
+    /// directory removed when the router ends. Reuse a directory to restart with the same state.
+    pub data_dir: Option<PathBuf>,
+    /// Accept unauthenticated calls as the fixed local admin `dev-user` (wire spec §1.4).
+    pub dev_auth: bool,
+    /// Directory of extra template files (`*.json`, one template each).
+    pub templates_dir: Option<PathBuf>,
+    /// Governance policies to enforce; `None` keeps what the data directory has stored.
+    pub policy: Option<Policies>,
+    /// Sandbox isolation.
+    pub isolation: IsolationMode,
+    /// Time a sandbox spends in `Creating` before it is `Running`.
+    pub start_delay: Duration,
+    /// Mint an admin API key at start (see [`crate::Server::admin_key`]). The library default is
+    /// `true`; the `serve` command turns it off.
+    pub mint_admin_key: bool,
+}
+
+impl Default for RouterOptions {
+    fn default() -> Self {
+        RouterOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            allow_remote: false,
+            data_dir: None,
+            dev_auth: false,
+            templates_dir: None,
+            policy: None,
+            isolation: IsolationMode::Auto,
+            start_delay: Duration::from_millis(100),
+            mint_admin_key: true,
+        }
+    }
+}
+
+/// The per-user default data directory: `$XDG_DATA_HOME/agenttier-router`, else
+/// `~/.local/share/agenttier-router`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("agenttier-router");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/agenttier-router"),
+        None => PathBuf::from(".agenttier-router"),
+    }
+}

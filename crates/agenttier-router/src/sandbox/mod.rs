@@ -1,0 +1,465 @@
+//! Sandboxes: the in-memory table (served to readers without touching SQLite), lifecycle
+//! transitions written through to the store, and the processes of each sandbox.
+//!
+//! Lifecycle (wire spec §3.2, §16): create → phase `""` → `Creating` → (start delay) →
+//! `Running`; stop (from Running) → `Stopped` "User requested stop"; resume (from Stopped or
+//! Error) → `Creating` "Resuming" → `Running`; max runtime → `Stopped` "Max runtime exceeded";
+//! idle timeout → `Stopped` "Idle timeout exceeded" (unlike the platform, an exec counts as
+//! activity and restarts the idle clock); delete → `Deleting` (persisted) → record and directory
+//! removed. A workspace that cannot be prepared gives `Error` with the reason.
+//!
+//! Each transition bumps a generation counter, so a start that races a stop or delete never
+//! resurrects the sandbox.
+
+pub(crate) mod isolation;
+pub(crate) mod record;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use tokio::process::Child;
+
+use crate::auth::Identity;
+use crate::errors::{ApiError, RouterError, Violation};
+use crate::exec::{group_alive, kill_group};
+use crate::gotime::now_unix;
+use crate::store::Store;
+use isolation::{Holder, Isolation, is_stale_holder, shell_command};
+use record::{Phase, SandboxRecord};
+
+/// Message of a sandbox brought back after a router restart.
+pub(crate) const RECOVERED_MESSAGE: &str = "Restarted after router restart";
+
+/// One sandbox in memory.
+pub(crate) struct Entry {
+    pub rec: SandboxRecord,
+    /// Forwarded ports → protocol.
+    pub ports: BTreeMap<u16, String>,
+    generation: u64,
+    holder: Option<Holder>,
+    pgids: HashSet<i32>,
+    running_since: Option<Instant>,
+    last_used: Instant,
+    active: u32,
+}
+
+impl Entry {
+    fn new(rec: SandboxRecord) -> Entry {
+        Entry {
+            rec,
+            ports: BTreeMap::new(),
+            generation: 0,
+            holder: None,
+            pgids: HashSet::new(),
+            running_since: None,
+            last_used: Instant::now(),
+            active: 0,
+        }
+    }
+
+    fn kill_processes(&mut self) {
+        if let Some(mut h) = self.holder.take() {
+            h.kill();
+        }
+        for pgid in self.pgids.drain() {
+            kill_group(pgid);
+        }
+    }
+}
+
+/// Live-sandbox counts a create is checked against.
+pub(crate) struct Usage {
+    pub user: usize,
+    pub namespace: usize,
+    pub agents: usize,
+}
+
+/// The sandbox table and its lifecycle.
+pub(crate) struct Sandboxes {
+    map: RwLock<BTreeMap<String, Entry>>,
+    store: Arc<Store>,
+    isolation: Isolation,
+    data_dir: PathBuf,
+    start_delay: Duration,
+}
+
+/// A command started in a sandbox: the child and its process group.
+pub(crate) struct Spawned {
+    pub child: Child,
+    pub pgid: i32,
+}
+
+impl Sandboxes {
+    pub(crate) fn new(store: Arc<Store>, isolation: Isolation, data_dir: PathBuf, start_delay: Duration) -> Sandboxes {
+        Sandboxes {
+            map: RwLock::new(BTreeMap::new()),
+            store,
+            isolation,
+            data_dir,
+            start_delay,
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Entry>> {
+        self.map.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Entry>> {
+        self.map.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Directory of a sandbox's workspace on the host.
+    pub(crate) fn workspace_dir(&self, name: &str) -> PathBuf {
+        self.data_dir.join("sandboxes").join(name)
+    }
+
+    fn persist(&self, rec: &SandboxRecord) {
+        if let Err(e) = self.store.save_sandbox(rec) {
+            tracing::error!(sandbox = %rec.name, error = %e, "failed to persist sandbox");
+        }
+    }
+
+    /// Loads every sandbox from the store. Sandboxes that were starting or running when the
+    /// previous router ended are started again (phase `Creating`, message
+    /// [`RECOVERED_MESSAGE`], then `Running`); leftover holders of a killed router are ended
+    /// first. Interrupted deletes are completed.
+    pub(crate) fn recover(self: &Arc<Self>) -> Result<(), RouterError> {
+        let rows = self.store.load_sandboxes()?;
+        let ports = self.store.load_ports()?;
+        let mut to_start = Vec::new();
+        let mut to_delete = Vec::new();
+        {
+            let mut map = self.write();
+            for (mut rec, holder_pid) in rows {
+                let dir = self.workspace_dir(&rec.name);
+                if let Some(pid) = holder_pid {
+                    if is_stale_holder(pid, &dir) {
+                        let _ =
+                            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                    }
+                    let _ = self.store.set_holder_pid(&rec.name, None);
+                }
+                match rec.phase {
+                    Phase::Deleting => {
+                        to_delete.push(rec.name.clone());
+                        continue;
+                    }
+                    Phase::New | Phase::Creating | Phase::Running => {
+                        rec.phase = Phase::Creating;
+                        rec.message = RECOVERED_MESSAGE.into();
+                        self.persist(&rec);
+                        to_start.push(rec.name.clone());
+                    }
+                    Phase::Stopped | Phase::Error => {}
+                }
+                map.insert(rec.name.clone(), Entry::new(rec));
+            }
+            for (sandbox, port, protocol) in ports {
+                if let Some(e) = map.get_mut(&sandbox) {
+                    e.ports.insert(port, protocol);
+                }
+            }
+        }
+        for name in to_delete {
+            self.finish_delete(&name);
+        }
+        for name in to_start {
+            self.schedule_start(name, 0, false);
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on a sandbox the caller may access; 404 otherwise (not leaking existence).
+    pub(crate) fn view<R>(
+        &self,
+        id: &str,
+        who: &Identity,
+        f: impl FnOnce(&Entry) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let map = self.read();
+        match map.get(id) {
+            Some(e) if who.can_access(&e.rec.owner.sub) => f(e),
+            _ => Err(ApiError::sandbox_not_found(id)),
+        }
+    }
+
+    /// Like [`Sandboxes::view`] with write access; `f` may persist through `store`.
+    pub(crate) fn update<R>(
+        &self,
+        id: &str,
+        who: &Identity,
+        f: impl FnOnce(&mut Entry, &Store) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let mut map = self.write();
+        match map.get_mut(id) {
+            Some(e) if who.can_access(&e.rec.owner.sub) => f(e, &self.store),
+            _ => Err(ApiError::sandbox_not_found(id)),
+        }
+    }
+
+    /// Runs `f` over the sandboxes visible to `who`, in name order.
+    pub(crate) fn list<R>(&self, who: &Identity, f: impl FnOnce(&mut dyn Iterator<Item = &Entry>) -> R) -> R {
+        let map = self.read();
+        let mut it = map.values().filter(|e| who.can_access(&e.rec.owner.sub));
+        f(&mut it)
+    }
+
+    /// Inserts a new sandbox after the governance check `check` (given current usage) passes,
+    /// and starts it asynchronously.
+    pub(crate) fn create(
+        self: &Arc<Self>,
+        rec: SandboxRecord,
+        check: impl FnOnce(&Usage) -> Vec<Violation>,
+    ) -> Result<(), ApiError> {
+        let mut map = self.write();
+        let live = |e: &&Entry| e.rec.phase.is_live() && e.rec.namespace == rec.namespace;
+        let usage = Usage {
+            user: map
+                .values()
+                .filter(live)
+                .filter(|e| e.rec.owner.sub == rec.owner.sub)
+                .count(),
+            namespace: map.values().filter(live).count(),
+            agents: map.values().filter(live).filter(|e| e.rec.mode == "agent").count(),
+        };
+        let violations = check(&usage);
+        if !violations.is_empty() {
+            return Err(ApiError::Policy(violations));
+        }
+        if map.contains_key(&rec.name) {
+            return Err(ApiError::conflict(format!("sandbox {} already exists", rec.name)));
+        }
+        self.store
+            .save_sandbox(&rec)
+            .map_err(|e| ApiError::internal(format!("failed to create sandbox: {e}")))?;
+        let name = rec.name.clone();
+        map.insert(name.clone(), Entry::new(rec));
+        drop(map);
+        self.schedule_start(name, 0, true);
+        Ok(())
+    }
+
+    /// Brings a sandbox to Running after the start delay, unless generation `generation` is superseded.
+    fn schedule_start(self: &Arc<Self>, name: String, generation: u64, from_new: bool) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if from_new {
+                let mut map = this.write();
+                match map.get_mut(&name) {
+                    Some(e) if e.generation == generation && e.rec.phase == Phase::New => {
+                        e.rec.phase = Phase::Creating;
+                        this.persist(&e.rec);
+                    }
+                    _ => return,
+                }
+            }
+            tokio::time::sleep(this.start_delay).await;
+            let dir = this.workspace_dir(&name);
+            let prepared = match std::fs::create_dir_all(&dir) {
+                Ok(()) if dir.is_dir() => this.isolation.start_holder(&name, &dir, &this.data_dir).await,
+                Ok(()) => Err(format!(
+                    "failed to prepare workspace: {} is not a directory",
+                    dir.display()
+                )),
+                Err(e) => Err(format!("failed to prepare workspace {}: {e}", dir.display())),
+            };
+            let mut map = this.write();
+            let Some(e) = map.get_mut(&name) else { return };
+            if e.generation != generation || e.rec.phase != Phase::Creating {
+                return; // superseded; a holder we started is killed on drop
+            }
+            match prepared {
+                Ok(holder) => {
+                    let pid = holder.as_ref().map(Holder::pid);
+                    e.holder = holder;
+                    let now = now_unix();
+                    e.rec.phase = Phase::Running;
+                    e.rec.message = String::new();
+                    e.rec.started_at = Some(now);
+                    e.rec.last_activity_at = Some(now);
+                    e.running_since = Some(Instant::now());
+                    e.last_used = Instant::now();
+                    this.persist(&e.rec);
+                    if pid.is_some() {
+                        let _ = this.store.set_holder_pid(&name, pid);
+                    }
+                    tracing::info!(sandbox = %name, "sandbox running");
+                }
+                Err(msg) => {
+                    tracing::warn!(sandbox = %name, error = %msg, "sandbox failed to start");
+                    e.rec.phase = Phase::Error;
+                    e.rec.message = msg;
+                    this.persist(&e.rec);
+                }
+            }
+        });
+    }
+
+    fn stop_entry(&self, e: &mut Entry, message: &str) {
+        e.generation += 1;
+        e.kill_processes();
+        e.running_since = None;
+        e.rec.phase = Phase::Stopped;
+        e.rec.message = message.into();
+        self.persist(&e.rec);
+        let _ = self.store.set_holder_pid(&e.rec.name, None);
+    }
+
+    /// Stop (only from Running).
+    pub(crate) fn stop(&self, id: &str, who: &Identity) -> Result<(), ApiError> {
+        let mut map = self.write();
+        let e = match map.get_mut(id) {
+            Some(e) if who.can_access(&e.rec.owner.sub) => e,
+            _ => return Err(ApiError::sandbox_not_found(id)),
+        };
+        if e.rec.phase != Phase::Running {
+            return Err(ApiError::conflict(format!(
+                "cannot stop sandbox in phase {}",
+                e.rec.phase.as_str()
+            )));
+        }
+        self.stop_entry(e, "User requested stop");
+        Ok(())
+    }
+
+    /// Resume (only from Stopped or Error).
+    pub(crate) fn resume(self: &Arc<Self>, id: &str, who: &Identity) -> Result<(), ApiError> {
+        let mut map = self.write();
+        let e = match map.get_mut(id) {
+            Some(e) if who.can_access(&e.rec.owner.sub) => e,
+            _ => return Err(ApiError::sandbox_not_found(id)),
+        };
+        if !matches!(e.rec.phase, Phase::Stopped | Phase::Error) {
+            return Err(ApiError::conflict(format!(
+                "cannot resume sandbox in phase {}",
+                e.rec.phase.as_str()
+            )));
+        }
+        e.generation += 1;
+        e.kill_processes();
+        e.rec.phase = Phase::Creating;
+        e.rec.message = "Resuming".into();
+        self.persist(&e.rec);
+        let generation = e.generation;
+        drop(map);
+        self.schedule_start(id.to_owned(), generation, false);
+        Ok(())
+    }
+
+    /// Delete: kills every process, removes record, ports and directory.
+    pub(crate) fn delete(&self, id: &str, who: &Identity) -> Result<(), ApiError> {
+        {
+            let mut map = self.write();
+            let e = match map.get_mut(id) {
+                Some(e) if who.can_access(&e.rec.owner.sub) => e,
+                _ => return Err(ApiError::sandbox_not_found(id)),
+            };
+            e.generation += 1;
+            e.kill_processes();
+            e.rec.phase = Phase::Deleting;
+            self.store
+                .save_sandbox(&e.rec)
+                .map_err(|err| ApiError::internal(format!("failed to delete sandbox: {err}")))?;
+        }
+        self.finish_delete(id);
+        Ok(())
+    }
+
+    fn finish_delete(&self, name: &str) {
+        let dir = self.workspace_dir(name);
+        if dir.exists() {
+            // Move aside now (cheap) so the name can be reused at once; remove in the background.
+            let trash = self.data_dir.join("trash");
+            let _ = std::fs::create_dir_all(&trash);
+            let target = trash.join(format!("{name}-{:016x}", rand::random::<u64>()));
+            match std::fs::rename(&dir, &target) {
+                Ok(()) => {
+                    std::thread::spawn(move || remove_path(&target));
+                }
+                Err(_) => remove_path(&dir),
+            }
+        }
+        if let Err(e) = self.store.delete_sandbox(name) {
+            tracing::error!(sandbox = %name, error = %e, "failed to delete sandbox record");
+        }
+        self.write().remove(name);
+    }
+
+    /// Starts `command` with `/bin/sh -c` in a Running sandbox (404 / 409 otherwise). The
+    /// caller must pass the result's pgid to [`Sandboxes::finish_command`] when done.
+    pub(crate) fn spawn_shell(&self, id: &str, who: &Identity, command: &str) -> Result<Spawned, ApiError> {
+        let mut map = self.write();
+        let e = match map.get_mut(id) {
+            Some(e) if who.can_access(&e.rec.owner.sub) => e,
+            _ => return Err(ApiError::sandbox_not_found(id)),
+        };
+        if e.rec.phase != Phase::Running {
+            return Err(ApiError::not_running());
+        }
+        let dir = self.workspace_dir(id);
+        let mut cmd = shell_command(e.holder.as_ref(), &dir, id, command);
+        let child = cmd
+            .spawn()
+            .map_err(|err| ApiError::internal(format!("exec failed: {err}")))?;
+        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        e.pgids.insert(pgid);
+        e.active += 1;
+        e.last_used = Instant::now();
+        Ok(Spawned { child, pgid })
+    }
+
+    /// Records the end of a command started by [`Sandboxes::spawn_shell`].
+    pub(crate) fn finish_command(&self, id: &str, pgid: i32) {
+        let mut map = self.write();
+        if let Some(e) = map.get_mut(id) {
+            e.active = e.active.saturating_sub(1);
+            e.last_used = Instant::now();
+            if !group_alive(pgid) {
+                e.pgids.remove(&pgid);
+            }
+        }
+    }
+
+    /// Enforces max runtime and idle timeouts; forgets finished process groups.
+    pub(crate) fn tick(&self) {
+        let mut map = self.write();
+        for e in map.values_mut() {
+            e.pgids.retain(|p| group_alive(*p));
+            if e.rec.phase != Phase::Running {
+                continue;
+            }
+            if let (Some(limit), Some(since)) = (e.rec.timeout, e.running_since) {
+                if since.elapsed() >= limit {
+                    self.stop_entry(e, "Max runtime exceeded");
+                    continue;
+                }
+            }
+            if let Some(idle) = e.rec.idle_timeout {
+                if e.active == 0 && e.last_used.elapsed() >= idle {
+                    self.stop_entry(e, "Idle timeout exceeded");
+                }
+            }
+        }
+    }
+
+    /// Kills every process of every sandbox (router shutdown). Phases are left as they are, so a
+    /// restart brings Running sandboxes back.
+    pub(crate) fn kill_all(&self) {
+        let mut map = self.write();
+        for e in map.values_mut() {
+            e.generation += 1;
+            e.kill_processes();
+            let _ = self.store.set_holder_pid(&e.rec.name, None);
+        }
+    }
+}
+
+fn remove_path(p: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(p) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(path = %p.display(), error = %e, "failed to remove sandbox directory");
+        }
+    }
+}

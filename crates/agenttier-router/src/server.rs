@@ -1,0 +1,173 @@
+//! Binding and running the HTTP server, and clean shutdown.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::auth::{Auth, mint_key};
+use crate::errors::RouterError;
+use crate::governance::Governance;
+use crate::options::RouterOptions;
+use crate::sandbox::Sandboxes;
+use crate::sandbox::isolation::Isolation;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::templates::Templates;
+
+/// How long in-flight requests may take to finish after shutdown was asked for.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A bound, not yet running router. [`Server::run`] serves until the shutdown future completes.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    url: String,
+    admin_key: Option<String>,
+    data_dir: PathBuf,
+    state: AppState,
+    store: Arc<Store>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Opens the state, recovers sandboxes and binds the listener. Must be called inside a tokio
+    /// runtime.
+    pub async fn bind(opts: RouterOptions) -> Result<Server, RouterError> {
+        if !opts.listen.ip().is_loopback() && !opts.allow_remote {
+            return Err(RouterError::Config(format!(
+                "refusing to listen on non-loopback address {}: the router speaks plain HTTP and \
+                 its sandboxes run commands on this machine; pass --allow-remote (allow_remote) \
+                 if that is really wanted",
+                opts.listen
+            )));
+        }
+        let (data_dir, temp) = match &opts.data_dir {
+            Some(d) => {
+                std::fs::create_dir_all(d)?;
+                (d.canonicalize()?, None)
+            }
+            None => {
+                let t = tempfile::Builder::new().prefix("agenttier-router-").tempdir()?;
+                (t.path().canonicalize()?, Some(t))
+            }
+        };
+        let templates = Arc::new(Templates::load(opts.templates_dir.as_deref())?);
+        let isolation = Isolation::detect(opts.isolation)?;
+        let store = Arc::new(Store::open(&data_dir)?);
+        let governance = Arc::new(Governance::load(store.clone(), opts.policy.clone())?);
+        let sandboxes = Arc::new(Sandboxes::new(
+            store.clone(),
+            isolation,
+            data_dir.clone(),
+            opts.start_delay,
+        ));
+        sandboxes.recover()?;
+        let admin_key = if opts.mint_admin_key {
+            Some(mint_key(&store, "admin", true, &[])?.0)
+        } else {
+            None
+        };
+        let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+        let addr: SocketAddr = listener.local_addr()?;
+        let state = AppState {
+            sandboxes,
+            auth: Arc::new(Auth::new(opts.dev_auth, store.clone())),
+            templates,
+            governance,
+            proxy_client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        tracing::info!(
+            url = %format!("http://{addr}"),
+            data_dir = %data_dir.display(),
+            dev_auth = opts.dev_auth,
+            isolation = ?isolation,
+            "agenttier-router listening"
+        );
+        Ok(Server {
+            listener,
+            url: format!("http://{addr}"),
+            admin_key,
+            data_dir,
+            state,
+            store,
+            _temp: temp,
+        })
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:8080` (no trailing slash).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The admin key minted at bind, when [`RouterOptions::mint_admin_key`] was set.
+    pub fn admin_key(&self) -> Option<&str> {
+        self.admin_key.as_deref()
+    }
+
+    /// The (canonical) data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub(crate) fn store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
+    /// Serves until `shutdown` completes, then kills every sandbox process, lets in-flight
+    /// requests finish (at most 5 s) and returns. Sandbox phases are kept, so a restart on the
+    /// same data directory brings Running sandboxes back.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RouterError> {
+        let sandboxes = self.state.sandboxes.clone();
+        let ticker = tokio::spawn({
+            let sandboxes = sandboxes.clone();
+            async move {
+                let mut every = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    every.tick().await;
+                    sandboxes.tick();
+                }
+            }
+        });
+        let stopping = Arc::new(tokio::sync::Notify::new());
+        let graceful = {
+            let sandboxes = sandboxes.clone();
+            let stopping = stopping.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: ending every sandbox process");
+                sandboxes.kill_all();
+                stopping.notify_one();
+            }
+        };
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let app = crate::routes::router(self.state.clone());
+        let server = axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .into_future();
+        let result = tokio::select! {
+            r = server => r.map_err(RouterError::Io),
+            _ = async { stopping.notified().await; tokio::time::sleep(DRAIN_TIMEOUT).await } => {
+                tracing::warn!("in-flight requests did not finish in time; closing");
+                Ok(())
+            }
+        };
+        ticker.abort();
+        sandboxes.kill_all();
+        result
+    }
+}
+
+/// Binds and serves until `shutdown` completes (what `agenttier-router serve` runs).
+pub async fn serve(
+    opts: RouterOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RouterError> {
+    Server::bind(opts).await?.run(shutdown).await
+}

@@ -1,0 +1,23 @@
+//! Shared state of the HTTP handlers.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::auth::Auth;
+use crate::governance::Governance;
+use crate::sandbox::Sandboxes;
+use crate::templates::Templates;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub sandboxes: Arc<Sandboxes>,
+    pub auth: Arc<Auth>,
+    pub templates: Arc<Templates>,
+    pub governance: Arc<Governance>,
+    /// HTTP client for the preview proxy.
+    pub proxy_client: Client<HttpConnector, Body>,
+}
