@@ -1,0 +1,31 @@
+//! The suite, compiled against the async client.
+
+use std::future::Future;
+
+pub(crate) use maybe_async::must_be_async as maybe;
+
+pub(crate) mod sdk {
+    pub use agenttier::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
+}
+
+#[path = "suite/mod.rs"]
+mod suite;
+
+/// Runs one case on a multi-threaded runtime.
+fn run<F: Future<Output = ()> + Send + 'static>(case: fn(suite::Env) -> F) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Spawned rather than blocked on, so that a non-`Send` future fails to compile.
+    runtime.block_on(async { tokio::spawn(case(suite::Env::new("a"))).await.unwrap() });
+}
+
+macro_rules! flavour_tests {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        $( #[test] fn $case() { run(suite::$module::$case) } )*
+    };
+}
+
+suite::for_each_case!(flavour_tests);

@@ -1,0 +1,23 @@
+//! The suite, compiled against the blocking client.
+
+pub(crate) use maybe_async::must_be_sync as maybe;
+
+pub(crate) mod sdk {
+    pub use agenttier::blocking::*;
+}
+
+#[path = "suite/mod.rs"]
+mod suite;
+
+/// Runs one case.
+fn run(case: fn(suite::Env)) {
+    case(suite::Env::new("b"));
+}
+
+macro_rules! flavour_tests {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        $( #[test] fn $case() { run(suite::$module::$case) } )*
+    };
+}
+
+suite::for_each_case!(flavour_tests);

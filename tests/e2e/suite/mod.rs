@@ -1,0 +1,87 @@
+//! Cases shared by both flavours. Each is `#[maybe] async fn case(env: Env)`.
+
+pub(crate) use super::{maybe, sdk};
+
+pub mod accounts;
+pub mod faults;
+pub mod lifecycle;
+pub mod workloads;
+
+use crate::support;
+
+/// What a case gets: a client on the shared router (as its admin) and a name prefix.
+#[derive(Clone)]
+pub struct Env {
+    pub client: sdk::Client,
+    pub prefix: &'static str,
+}
+
+impl Env {
+    pub fn new(prefix: &'static str) -> Env {
+        let router = support::router();
+        let client = sdk::Client::builder()
+            .base_url(router.url())
+            .api_key(router.admin_key())
+            .unwrap()
+            .build()
+            .unwrap();
+        Env { client, prefix }
+    }
+
+    /// A sandbox name unique to this case and flavour.
+    pub fn name(&self, what: &str) -> String {
+        support::unique_name(self.prefix, what)
+    }
+
+    /// A client of the shared router with another credential.
+    pub fn client_with_key(&self, key: &str) -> sdk::Client {
+        sdk::Client::builder()
+            .base_url(support::router().url())
+            .api_key(key)
+            .unwrap()
+            .build()
+            .unwrap()
+    }
+
+    /// A client of another server, with fast retries.
+    pub fn client_for(&self, url: &str) -> sdk::ClientBuilder {
+        sdk::Client::builder()
+            .base_url(url)
+            .auth(agenttier::Auth::api_key("atk_test").unwrap())
+            .retry(agenttier::RetryPolicy::default().initial_backoff(std::time::Duration::from_millis(10)))
+    }
+}
+
+/// Lists every case once; each flavour expands it into `#[test]` functions.
+macro_rules! for_each_case {
+    ($m:ident) => {
+        $m! {
+            lifecycle::create_wait_inspect_terminate,
+            lifecycle::stop_resume_keeps_the_workspace,
+            lifecycle::wrong_state_is_a_conflict,
+            lifecycle::list_filters_by_phase_and_namespace,
+            lifecycle::wait_times_out_with_the_last_phase,
+            lifecycle::bad_create_input,
+            workloads::exec_output_exit_codes_and_newlines,
+            workloads::exec_timeout_kills_the_command,
+            workloads::exec_refuses_bad_input_locally,
+            workloads::ports_forward_list_remove,
+            accounts::templates_and_current_user,
+            accounts::users_see_only_their_own_sandboxes,
+            accounts::bad_credentials_are_authentication_errors,
+            faults::retries_idempotent_calls_until_success,
+            faults::retry_storm_reports_attempts,
+            faults::post_is_not_retried,
+            faults::retry_after_is_honoured,
+            faults::stalled_server_is_a_request_timeout,
+            faults::garbage_json_is_a_decode_error_with_snippet,
+            faults::text_error_bodies_keep_their_class,
+            faults::refused_connection_is_a_transport_error,
+            faults::oversized_body_is_refused,
+            faults::cut_connection_is_a_transport_error,
+            faults::error_phase_ends_the_wait,
+            faults::requests_carry_credentials_and_agent,
+        }
+    };
+}
+pub(crate) use for_each_case;
