@@ -310,5 +310,5 @@ pub(crate) fn is_stale_holder(pid: i32, dir: &Path) -> bool {
     };
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
     let dir = dir.as_os_str().as_encoded_bytes();
-    args.iter().any(|a| *a == HOLDER_MARKER.as_bytes()) && args.iter().any(|a| *a == dir)
+    args.contains(&HOLDER_MARKER.as_bytes()) && args.contains(&dir)
 }

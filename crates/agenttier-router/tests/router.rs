@@ -1,0 +1,15 @@
+//! HTTP-level tests of the local router: every route, auth, ownership, bad input, lifecycle,
+//! exec limits, ports and the preview proxy, namespace isolation, governance and restarts.
+//! One test binary (CI has 2 cores); each test starts its own in-process router.
+
+mod router {
+    mod api;
+    pub mod common;
+    mod exec;
+    mod governance;
+    mod isolation;
+    mod lifecycle;
+    mod ownership;
+    mod ports;
+    mod restart;
+}

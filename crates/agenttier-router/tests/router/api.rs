@@ -1,0 +1,154 @@
+//! Health, request ids, auth replies, current user, templates and mux quirks.
+
+use agenttier_router::{LocalRouter, RouterOptions};
+
+use super::common::*;
+
+#[test]
+fn health_readiness_and_request_ids() {
+    let (_r, http) = start();
+    let anon = Http::new(&http.base, None);
+    for path in ["/healthz", "/readyz"] {
+        let r = anon.get(path);
+        assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+        let id = r.header("x-request-id").unwrap();
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+    let r = http.send("GET", "/api/v1/user/me", None, &[("X-Request-ID", "my-req-1")]);
+    assert_eq!(r.header("x-request-id"), Some("my-req-1"));
+    let r = anon.get("/api/v1/user/me");
+    assert_eq!(r.status, 401);
+    assert!(r.header("x-request-id").is_some());
+}
+
+#[test]
+fn auth_failures_are_platform_401s() {
+    let (_r, http) = start();
+    let anon = Http::new(&http.base, None);
+    let cases = [
+        (vec![], r#"{"error":"missing_authorization"}"#),
+        (
+            vec![("Authorization", "Basic abc")],
+            r#"{"error":"invalid_authorization_format"}"#,
+        ),
+        (
+            vec![("Authorization", "bearer abc")],
+            r#"{"error":"invalid_authorization_format"}"#,
+        ),
+        (
+            vec![("Authorization", "Bearer abc")],
+            r#"{"error":"invalid_token","message":"OIDC authentication is not configured on this server"}"#,
+        ),
+        (vec![("X-API-Key", "atk_wrong")], r#"{"error":"invalid_api_key"}"#),
+        // A valid bearer does not rescue an invalid key.
+        (
+            vec![("X-API-Key", "atk_wrong"), ("Authorization", "Bearer x")],
+            r#"{"error":"invalid_api_key"}"#,
+        ),
+    ];
+    for (headers, body) in cases {
+        let r = anon.send("GET", "/api/v1/sandboxes", None, &headers);
+        assert_eq!(r.status, 401, "{headers:?}");
+        assert_eq!(r.body, format!("{body}\n"), "{headers:?}");
+        assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+}
+
+#[test]
+fn current_user_for_keys_and_dev_auth() {
+    let (router, http) = start();
+    let alice = router.create_key("alice", false, &[]).unwrap();
+    let r = http.with_key(&alice).get("/api/v1/user/me");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        r.body,
+        "{\"sub\":\"alice\",\"email\":\"alice@agenttier.local\",\"name\":\"alice\",\"groups\":[],\"isAdmin\":false}\n"
+    );
+    let ops = router.create_key("ops", true, &["sre", "oncall"]).unwrap();
+    let j = http.with_key(&ops).get("/api/v1/user/me").json();
+    assert_eq!(j["isAdmin"], true);
+    assert_eq!(j["groups"], serde_json::json!(["sre", "oncall"]));
+    assert!(ops.starts_with("atk_") && ops.len() == 47);
+
+    let (_dev, dev_http) = start_with(RouterOptions {
+        dev_auth: true,
+        ..fast_opts()
+    });
+    let anon = Http::new(&dev_http.base, None);
+    let r = anon.get("/api/v1/user/me");
+    assert_eq!(
+        r.body,
+        "{\"sub\":\"dev-user\",\"email\":\"dev@agenttier.local\",\"name\":\"Dev User\",\"groups\":[\"agenttier-admins\"],\"isAdmin\":true}\n"
+    );
+    // Dev-auth ignores whatever credentials are sent; the admin key still works.
+    assert_eq!(
+        anon.send("GET", "/api/v1/user/me", None, &[("X-API-Key", "junk")])
+            .status,
+        200
+    );
+    assert_eq!(dev_http.get("/api/v1/user/me").json()["sub"], "dev-user");
+}
+
+#[test]
+fn templates_list_and_get() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ml.json"),
+        r#"{"name":"ml-notebook","description":"ML","spec":{"mode":"code","image":{"repository":"local/ml"}}}"#,
+    )
+    .unwrap();
+    let (_r, http) = start_with(RouterOptions {
+        templates_dir: Some(dir.path().to_path_buf()),
+        ..fast_opts()
+    });
+    let j = http.get("/api/v1/templates").json();
+    let list = j["templates"].as_array().unwrap();
+    let names: Vec<_> = list.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["agent-python", "general-coding", "ml-notebook"]);
+    let agent = &list[0];
+    assert_eq!(agent["spec"]["mode"], "agent");
+    assert_eq!(list[1]["spec"]["mode"], "code");
+    assert!(agent["resourceVersion"].is_string() && agent["description"].is_string());
+    let r = http.get("/api/v1/templates/ml-notebook");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["image"], "local/ml");
+    let r = http.get("/api/v1/templates/nope");
+    assert_eq!((r.status, r.error().as_str()), (404, "template not found"));
+
+    // A broken template file is a start-up error, not a silent skip.
+    std::fs::write(dir.path().join("bad.json"), "{").unwrap();
+    let err = LocalRouter::start(RouterOptions {
+        templates_dir: Some(dir.path().to_path_buf()),
+        ..fast_opts()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("bad.json"), "{err}");
+}
+
+#[test]
+fn mux_quirks() {
+    let (_r, http) = start();
+    let r = http.get("/api/v1/nope");
+    assert_eq!((r.status, r.body.as_str()), (404, "404 page not found\n"));
+    let r = http.get("/api/v1/sandboxes/x/files");
+    assert_eq!(r.status, 404);
+    let r = http.send("PUT", "/api/v1/sandboxes", Some("{}"), &[]);
+    assert_eq!((r.status, r.body.as_str()), (405, ""));
+    let r = http.get("/");
+    assert_eq!(r.status, 405);
+    let r = http.send("POST", "/healthz", None, &[]);
+    assert_eq!(r.status, 405);
+}
+
+#[test]
+fn refuses_non_loopback_listen_without_allow_remote() {
+    let err = LocalRouter::start(RouterOptions {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        ..fast_opts()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("allow-remote"), "{err}");
+}

@@ -1,0 +1,229 @@
+//! Test helpers: a raw HTTP client (ureq) talking to a `LocalRouter` over loopback.
+
+use std::time::{Duration, Instant};
+
+use agenttier_router::{LocalRouter, RouterOptions};
+use serde_json::Value;
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: ureq::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?} (status {})", self.body, self.status))
+    }
+
+    pub fn error(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Clone)]
+pub struct Http {
+    agent: ureq::Agent,
+    pub base: String,
+    pub key: Option<String>,
+}
+
+impl Http {
+    pub fn new(base: &str, key: Option<&str>) -> Http {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Http {
+            agent,
+            base: base.to_owned(),
+            key: key.map(str::to_owned),
+        }
+    }
+
+    pub fn with_key(&self, key: &str) -> Http {
+        Http {
+            key: Some(key.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    pub fn send(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        let mut b = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base, path));
+        if let Some(k) = &self.key {
+            b = b.header("X-API-Key", k);
+        }
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        let resp = match body {
+            Some(body) => self.agent.run(
+                b.header("Content-Type", "application/json")
+                    .body(body.as_bytes().to_vec())
+                    .unwrap(),
+            ),
+            None => self.agent.run(b.body(()).unwrap()),
+        };
+        let mut resp = resp.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        Reply { status, headers, body }
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, None, &[])
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> Reply {
+        self.send("POST", path, Some(body), &[])
+    }
+
+    pub fn post_empty(&self, path: &str) -> Reply {
+        self.send("POST", path, None, &[])
+    }
+
+    pub fn delete(&self, path: &str) -> Reply {
+        self.send("DELETE", path, None, &[])
+    }
+
+    /// Creates a sandbox from `general-coding` and asserts 201.
+    pub fn create(&self, name: &str) -> Reply {
+        self.create_from(name, "general-coding", "")
+    }
+
+    pub fn create_from(&self, name: &str, template: &str, extra: &str) -> Reply {
+        let ns = if extra.contains("\"namespace\"") {
+            ""
+        } else {
+            r#","namespace":"default""#
+        };
+        let body = format!(
+            r#"{{"name":"{name}"{ns},"templateRef":{{"name":"{template}","kind":"ClusterSandboxTemplate"}}{extra}}}"#
+        );
+        let r = self.post("/api/v1/sandboxes", &body);
+        assert_eq!(r.status, 201, "create {name}: {}", r.body);
+        r
+    }
+
+    pub fn phase(&self, name: &str) -> (String, String) {
+        let r = self.get(&format!("/api/v1/sandboxes/{name}"));
+        assert_eq!(r.status, 200, "get {name}: {}", r.body);
+        let j = r.json();
+        (
+            j["status"].as_str().unwrap().to_owned(),
+            j["message"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Polls until the sandbox reaches `phase`; returns its message.
+    pub fn wait_phase(&self, name: &str, phase: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (p, m) = self.phase(name);
+            if p == phase {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "{name} stuck in {p:?} ({m}), wanted {phase}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn create_running(&self, name: &str) {
+        self.create(name);
+        self.wait_phase(name, "Running");
+    }
+
+    pub fn exec(&self, name: &str, command: &str) -> Value {
+        let body = serde_json::json!({ "command": command }).to_string();
+        let r = self.post(&format!("/api/v1/sandboxes/{name}/exec"), &body);
+        assert_eq!(r.status, 200, "exec {command:?}: {}", r.body);
+        r.json()
+    }
+
+    pub fn exec_timeout(&self, name: &str, command: &str, timeout: i64) -> Value {
+        let body = serde_json::json!({ "command": command, "timeout": timeout }).to_string();
+        let r = self.post(&format!("/api/v1/sandboxes/{name}/exec"), &body);
+        assert_eq!(r.status, 200, "exec {command:?}: {}", r.body);
+        r.json()
+    }
+}
+
+pub fn fast_opts() -> RouterOptions {
+    RouterOptions {
+        start_delay: Duration::from_millis(20),
+        ..RouterOptions::default()
+    }
+}
+
+/// A router with API-key auth; the returned client uses the admin key.
+pub fn start() -> (LocalRouter, Http) {
+    start_with(fast_opts())
+}
+
+pub fn start_with(opts: RouterOptions) -> (LocalRouter, Http) {
+    let router = LocalRouter::start(opts).expect("router starts");
+    let http = Http::new(router.url(), Some(router.admin_key()));
+    (router, http)
+}
+
+/// Whether sandboxes get namespaces here (root on Linux with util-linux).
+pub fn namespaces_available() -> Result<(), String> {
+    if !cfg!(target_os = "linux") {
+        return Err("not Linux".into());
+    }
+    if !nix_is_root() {
+        return Err("not running as root".into());
+    }
+    let ok = std::process::Command::new("unshare")
+        .args(["--mount", "--pid", "--uts", "--ipc", "--fork", "--mount-proc", "true"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err("unshare of mount/pid/uts/ipc namespaces failed".into())
+    }
+}
+
+fn nix_is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Host pids whose command line is exactly `args`.
+pub fn processes_matching(args: &[&str]) -> Vec<u32> {
+    let want: Vec<u8> = args.join("\0").into_bytes();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(mut cmd) = std::fs::read(entry.path().join("cmdline")) {
+            while cmd.last() == Some(&0) {
+                cmd.pop();
+            }
+            if cmd == want {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,99 @@
+//! Exec: shell semantics, exit codes, timeouts that kill the process group, output caps.
+
+use std::time::{Duration, Instant};
+
+use super::common::*;
+
+#[test]
+fn exec_semantics_and_bad_input() {
+    let (_r, http) = start();
+    http.create_running("ex");
+    let j = http.exec("ex", "echo out; echo err >&2; exit 7");
+    assert_eq!(j, serde_json::json!({"stdout":"out\n","stderr":"err\n","exitCode":7}));
+    let j = http.exec("ex", "printf 'a b' | wc -c; test -n \"$WORKSPACE\" && pwd -P");
+    assert!(j["stdout"].as_str().unwrap().starts_with("3\n"), "{j}");
+    // The router's own environment does not leak into sandboxes.
+    assert_eq!(
+        http.exec("ex", "env | grep -c AGENTTIER_API_KEY || true")["stdout"],
+        "0\n"
+    );
+
+    let url = "/api/v1/sandboxes/ex/exec";
+    for body in [
+        r#"{"command":"true","timeout":"5"}"#,
+        r#"{"command":"true","timeout":1.5}"#,
+        r#"{"command":["ls"]}"#,
+        "{",
+        "",
+    ] {
+        let r = http.post(url, body);
+        assert_eq!((r.status, r.error().as_str()), (400, "invalid request body"), "{body}");
+    }
+    for body in [r#"{}"#, r#"{"command":""}"#, r#"{"timeout":5}"#] {
+        let r = http.post(url, body);
+        assert_eq!((r.status, r.error().as_str()), (400, "command is required"), "{body}");
+    }
+    // Check order: ownership/existence before phase before body.
+    let r = http.post("/api/v1/sandboxes/ghost/exec", "{");
+    assert_eq!(r.status, 404);
+    http.create_from("stopped", "general-coding", "");
+    http.wait_phase("stopped", "Running");
+    http.post_empty("/api/v1/sandboxes/stopped/stop");
+    let r = http.post("/api/v1/sandboxes/stopped/exec", "{");
+    assert_eq!((r.status, r.error().as_str()), (409, "sandbox is not running"));
+}
+
+#[test]
+fn timeout_kills_the_whole_process_group() {
+    let (_r, http) = start();
+    http.create_running("tmo");
+    let started = Instant::now();
+    let j = http.exec_timeout("tmo", "echo before; sleep 4242 & sleep 4243", 1);
+    let took = started.elapsed();
+    assert_eq!(j["exitCode"], -1, "{j}");
+    assert_eq!(j["stdout"], "before\n");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Neither the child nor the backgrounded grandchild survives.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let left = processes_matching(&["sleep", "4242"]).len() + processes_matching(&["sleep", "4243"]).len();
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{left} sleep processes survived the timeout");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn background_processes_outlive_exec_until_stop() {
+    let (_r, http) = start();
+    http.create_running("bg");
+    let started = Instant::now();
+    let j = http.exec("bg", "sleep 4244 & echo started");
+    assert_eq!(j["stdout"], "started\n");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(processes_matching(&["sleep", "4244"]).len(), 1);
+    http.post_empty("/api/v1/sandboxes/bg/stop");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !processes_matching(&["sleep", "4244"]).is_empty() {
+        assert!(Instant::now() < deadline, "stop left a process running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn output_is_capped_with_marker() {
+    let (_r, http) = start();
+    http.create_running("cap");
+    let j = http.exec_timeout(
+        "cap",
+        "head -c 9000000 /dev/zero | tr '\\0' a; head -c 10 /dev/zero | tr '\\0' b >&2",
+        60,
+    );
+    let out = j["stdout"].as_str().unwrap();
+    assert_eq!(out.len(), 8 * 1024 * 1024 + "\n[truncated]".len());
+    assert!(out.ends_with("aaa\n[truncated]"));
+    assert_eq!(j["stderr"], "bbbbbbbbbb");
+    assert_eq!(j["exitCode"], 0);
+}
