@@ -27,6 +27,8 @@ fn keys(data: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+// The child is returned to the caller, which waits for it.
+#[allow(clippy::zombie_processes)]
 fn serve(data: &Path, port: u16) -> Child {
     let mut child = Command::new(BIN)
         .args(["serve", "--start-delay", "50ms", "--log-level", "warn", "--listen"])
