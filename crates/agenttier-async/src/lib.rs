@@ -25,4 +25,17 @@ mod client;
 mod transport;
 
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
-pub use client::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
+pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
+
+impl futures_core::Stream for client::InvokeStream {
+    type Item = Result<models::InvokeEvent>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let item = std::task::ready!(this.inner.poll_event(cx));
+        std::task::Poll::Ready(this.decode(item))
+    }
+}

@@ -8,7 +8,79 @@ use agenttier_core::request::{Body, Request};
 use agenttier_core::{ClientConfig, Error, Result, TimeoutKind};
 use futures_util::StreamExt;
 
-use crate::client::{Failure, Limits, RawResponse};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use agenttier_core::sse::{SseEvent, SseParser};
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::client::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};
+
+/// What opening a stream gave: the stream, or a plain answer (an error status).
+pub(crate) enum Opened {
+    Stream(SseStream),
+    Answer(RawResponse),
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// A Server-Sent Events body being read: chunks from reqwest, events from the core parser.
+pub(crate) struct SseStream {
+    body: ByteStream,
+    parser: SseParser,
+    ended: bool,
+    request: Request,
+    limits: Limits,
+}
+
+impl fmt::Debug for SseStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseStream")
+            .field("path", &self.request.path)
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl SseStream {
+    /// Polls for the next event; `None` once the body has ended cleanly.
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<SseEvent>>> {
+        loop {
+            if let Some(event) = self.parser.next_event() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            let step = match self.body.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    self.ended = true;
+                    self.parser.finish().map_err(Error::from)
+                }
+                Poll::Ready(Some(Ok(chunk))) => self.parser.push(&chunk).map_err(Error::from),
+                Poll::Ready(Some(Err(e))) => {
+                    let failure = if e.is_timeout() {
+                        Failure::Timeout(TimeoutKind::Idle)
+                    } else {
+                        reqwest_failure(e)
+                    };
+                    Err(failure_to_error(&self.request, failure, 1, self.limits))
+                }
+            };
+            if let Err(err) = step {
+                self.ended = true;
+                return Poll::Ready(Some(Err(err)));
+            }
+        }
+    }
+
+    /// The next event; `None` once the body has ended cleanly.
+    pub(crate) async fn next_item(&mut self) -> Option<Result<SseEvent>> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+}
 
 /// Sends requests with reqwest and sleeps with tokio.
 pub(crate) struct Transport {
@@ -72,29 +144,48 @@ impl Transport {
         tokio::time::sleep(d).await;
     }
 
+    /// Opens an event stream; an answer that is not one (an error status) is read whole.
+    pub(crate) async fn open_stream(&self, req: &Request) -> std::result::Result<Opened, Failure> {
+        let response = self.start(req).await?;
+        if !is_event_stream(response.status().as_u16(), response.headers()) {
+            return self.read_whole(response).await.map(Opened::Answer);
+        }
+        Ok(Opened::Stream(SseStream {
+            body: Box::pin(response.bytes_stream()),
+            parser: SseParser::new(),
+            ended: false,
+            request: Request::new(req.method.clone(), req.path.clone()),
+            limits: self.timeout_for(req),
+        }))
+    }
+
     /// One attempt: sends `req` and reads the whole body (up to the configured limit).
     pub(crate) async fn send(&self, req: &Request) -> std::result::Result<RawResponse, Failure> {
         let deadline = req.timeout.unwrap_or(self.config.timeout);
         let attempt = async {
             let response = self.start(req).await?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let limit = self.config.max_response_bytes;
-            let mut body = Vec::new();
-            let mut chunks = response.bytes_stream();
-            while let Some(chunk) = chunks.next().await {
-                let chunk = chunk.map_err(reqwest_failure)?;
-                if body.len() + chunk.len() > limit {
-                    return Err(Failure::TooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(RawResponse { status, headers, body })
+            self.read_whole(response).await
         };
         match tokio::time::timeout(deadline, attempt).await {
             Ok(result) => result,
             Err(_) => Err(Failure::Timeout(TimeoutKind::Request)),
         }
+    }
+
+    async fn read_whole(&self, response: reqwest::Response) -> std::result::Result<RawResponse, Failure> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let limit = self.config.max_response_bytes;
+        let mut body = Vec::new();
+        let mut chunks = response.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(reqwest_failure)?;
+            if body.len() + chunk.len() > limit {
+                return Err(Failure::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(RawResponse { status, headers, body })
     }
 
     async fn start(&self, req: &Request) -> std::result::Result<reqwest::Response, Failure> {

@@ -23,4 +23,12 @@ mod client;
 mod transport;
 
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
-pub use client::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
+pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
+
+impl Iterator for client::InvokeStream {
+    type Item = Result<models::InvokeEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_event()
+    }
+}

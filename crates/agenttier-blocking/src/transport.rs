@@ -9,7 +9,66 @@ use agenttier_core::{ClientConfig, Error, Result, TimeoutKind};
 use ureq::Agent;
 use ureq::config::Config;
 
-use crate::client::{Failure, Limits, RawResponse};
+use agenttier_core::sse::{SseEvent, SseParser};
+
+use crate::client::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};
+
+/// What opening a stream gave: the stream, or a plain answer (an error status).
+pub(crate) enum Opened {
+    Stream(SseStream),
+    Answer(RawResponse),
+}
+
+/// A Server-Sent Events body being read: bytes from ureq, events from the core parser.
+pub(crate) struct SseStream {
+    reader: ureq::BodyReader<'static>,
+    parser: SseParser,
+    buf: Vec<u8>,
+    ended: bool,
+    request: Request,
+    limits: Limits,
+}
+
+impl fmt::Debug for SseStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SseStream")
+            .field("path", &self.request.path)
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl SseStream {
+    /// The next event; `None` once the body has ended cleanly.
+    pub(crate) fn next_item(&mut self) -> Option<Result<SseEvent>> {
+        loop {
+            if let Some(event) = self.parser.next_event() {
+                return Some(Ok(event));
+            }
+            if self.ended {
+                return None;
+            }
+            let step = match self.reader.read(&mut self.buf) {
+                Ok(0) => {
+                    self.ended = true;
+                    self.parser.finish().map_err(Error::from)
+                }
+                Ok(n) => self.parser.push(&self.buf[..n]).map_err(Error::from),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
+                Err(e) => Err(failure_to_error(
+                    &self.request,
+                    io_failure(e, "reading the event stream"),
+                    1,
+                    self.limits,
+                )),
+            };
+            if let Err(err) = step {
+                self.ended = true;
+                return Some(Err(err));
+            }
+        }
+    }
+}
 
 /// Sends requests with ureq and sleeps with the thread.
 pub(crate) struct Transport {
@@ -65,6 +124,26 @@ impl Transport {
     /// One attempt: sends `req` and reads the whole body (up to the configured limit).
     pub(crate) fn send(&self, req: &Request) -> std::result::Result<RawResponse, Failure> {
         let response = self.start(req)?;
+        self.read_whole(response)
+    }
+
+    /// Opens an event stream; an answer that is not one (an error status) is read whole.
+    pub(crate) fn open_stream(&self, req: &Request) -> std::result::Result<Opened, Failure> {
+        let response = self.start(req)?;
+        if !is_event_stream(response.status().as_u16(), response.headers()) {
+            return self.read_whole(response).map(Opened::Answer);
+        }
+        Ok(Opened::Stream(SseStream {
+            reader: response.into_body().into_reader(),
+            parser: SseParser::new(),
+            buf: vec![0; 64 * 1024],
+            ended: false,
+            request: Request::new(req.method.clone(), req.path.clone()),
+            limits: self.timeout_for(req),
+        }))
+    }
+
+    fn read_whole(&self, response: http::Response<ureq::Body>) -> std::result::Result<RawResponse, Failure> {
         let (parts, body) = response.into_parts();
         let limit = self.config.max_response_bytes;
         let mut bytes = Vec::new();

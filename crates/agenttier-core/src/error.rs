@@ -274,3 +274,9 @@ impl Error {
         }
     }
 }
+
+impl From<crate::sse::SseError> for Error {
+    fn from(err: crate::sse::SseError) -> Self {
+        Error::stream(err.to_string())
+    }
+}

@@ -32,7 +32,7 @@
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models};
 
 #[cfg(feature = "async")]
-pub use agenttier_async::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
+pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 
 /// The blocking client: the same API as the async one, without `.await`.
 ///
@@ -50,5 +50,5 @@ pub use agenttier_async::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
 /// ```
 #[cfg(feature = "blocking")]
 pub mod blocking {
-    pub use agenttier_blocking::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
+    pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 }

@@ -9,7 +9,7 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 
 use crate::maybe;
-use crate::transport::Transport;
+use crate::transport::{Opened, SseStream, Transport};
 
 /// A complete answer from the Router.
 pub(crate) struct RawResponse {
@@ -63,6 +63,24 @@ pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResp
     }
 }
 
+/// Opens an event stream (never retried); an error status is read whole and mapped like any other.
+#[maybe]
+pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseStream> {
+    match transport.open_stream(req).await {
+        Ok(Opened::Stream(stream)) => Ok(stream),
+        Ok(Opened::Answer(resp)) if resp.status < 300 => Err(response::decode_error(
+            "open an event stream",
+            "the server answered without a text/event-stream body",
+            &resp.body,
+        )),
+        Ok(Opened::Answer(resp)) => {
+            trace_response(req, resp.status, 1);
+            Err(status_error(&resp, 1))
+        }
+        Err(failure) => Err(failure_to_error(req, failure, 1, transport.timeout_for(req))),
+    }
+}
+
 /// Sends `req` and decodes its JSON body.
 #[maybe]
 pub(crate) async fn json<T: DeserializeOwned>(transport: &Transport, req: &Request, context: &str) -> Result<T> {
@@ -88,19 +106,23 @@ fn finish(
     attempts: u32,
     transport: &Transport,
 ) -> Result<RawResponse> {
-    let method = req.method.as_str();
     match attempt {
         Ok(resp) => {
             trace_response(req, resp.status, attempts);
-            deprecation::observe(method, &req.path, &resp.headers);
-            if resp.status >= 400 || (300..400).contains(&resp.status) {
-                Err(response::error_from(resp.status, &resp.headers, &resp.body, attempts))
-            } else {
+            deprecation::observe(req.method.as_str(), &req.path, &resp.headers);
+            if resp.status < 300 {
                 Ok(resp)
+            } else {
+                Err(status_error(&resp, attempts))
             }
         }
         Err(failure) => Err(failure_to_error(req, failure, attempts, transport.timeout_for(req))),
     }
+}
+
+/// The typed error of a non-success answer.
+fn status_error(resp: &RawResponse, attempts: u32) -> Error {
+    response::error_from(resp.status, &resp.headers, &resp.body, attempts)
 }
 
 /// The error for an attempt that got no answer.
@@ -137,6 +159,19 @@ pub(crate) fn failure_to_error(req: &Request, failure: Failure, attempts: u32, l
         },
         Failure::Invalid(message) => Error::invalid_input(message),
     }
+}
+
+/// Whether an answer is an event stream (success status and `text/event-stream`).
+pub(crate) fn is_event_stream(status: u16, headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    status < 300
+        && content_type
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("text/event-stream")
 }
 
 /// The timeouts that applied to one request, for error messages.

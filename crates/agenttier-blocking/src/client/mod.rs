@@ -5,13 +5,15 @@
 //! `must_be_async`. It only calls what both transports define under the same names
 //! (`Transport::send`, `Transport::sleep`), and never names ureq, reqwest or tokio.
 
+mod agent;
 mod builder;
 mod exchange;
 mod handle;
 mod sandbox;
 
+pub use agent::{Agent, InvokeStream};
 pub use builder::ClientBuilder;
 pub use handle::Client;
 pub use sandbox::{DEFAULT_WAIT, Sandbox};
 
-pub(crate) use exchange::{Failure, Limits, RawResponse};
+pub(crate) use exchange::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};

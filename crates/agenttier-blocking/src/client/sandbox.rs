@@ -16,7 +16,7 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(120);
 /// query asks the Router.
 #[derive(Clone, Debug)]
 pub struct Sandbox {
-    client: Client,
+    pub(crate) client: Client,
     id: String,
     name: String,
     namespace: String,
@@ -52,7 +52,7 @@ impl Sandbox {
         &self.client
     }
 
-    fn path(&self, rest: &str) -> String {
+    pub(crate) fn path(&self, rest: &str) -> String {
         format!("/sandboxes/{}{rest}", segment(&self.id))
     }
 }

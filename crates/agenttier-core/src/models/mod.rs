@@ -5,6 +5,7 @@
 //! `null` is accepted wherever a list is expected, and timestamps in either of the Router's
 //! formats become real [`time::OffsetDateTime`] values.
 
+mod agent;
 mod exec;
 mod policy;
 mod port;
@@ -12,6 +13,10 @@ mod sandbox;
 mod template;
 mod user;
 
+pub use agent::{
+    Configure, ConfigureEvent, ConfigureFile, ConfigureResult, ExitReason, Invoke, InvokeCollector, InvokeEvent,
+    InvokeExit, InvokeResult, LogStream, fold_configure,
+};
 pub use exec::{CommandResult, Exec};
 pub use policy::Violation;
 pub use port::{ForwardPortRequest, ForwardedPort};
