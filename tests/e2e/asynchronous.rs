@@ -5,7 +5,7 @@ use std::future::Future;
 pub(crate) use maybe_async::must_be_async as maybe;
 
 pub(crate) mod sdk {
-    pub use agenttier::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
+    pub use agenttier::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
 }
 
 #[path = "suite/mod.rs"]
@@ -29,3 +29,8 @@ macro_rules! flavour_tests {
 }
 
 suite::for_each_case!(flavour_tests);
+
+/// Waits without blocking the runtime's worker.
+pub(crate) async fn pause(d: std::time::Duration) {
+    tokio::time::sleep(d).await;
+}

@@ -21,3 +21,8 @@ macro_rules! flavour_tests {
 }
 
 suite::for_each_case!(flavour_tests);
+
+/// Waits without blocking anything else (here: the thread).
+pub(crate) fn pause(d: std::time::Duration) {
+    std::thread::sleep(d);
+}

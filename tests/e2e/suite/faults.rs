@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use agenttier::models::{CreateSandbox, SandboxFilter};
+use agenttier::models::{Configure, CreateSandbox, Invoke, InvokeEvent, LogStream, SandboxFilter};
 use agenttier::{Error, RetryPolicy, TimeoutKind};
 
-use super::{Env, maybe};
+use super::{Env, maybe, pause};
 use crate::support::fake::{FakeServer, Reply};
 
 const SANDBOX: &str = r#"{"sandboxId":"s1","name":"s1","namespace":"default","status":"Running","createdAt":"2026-07-22 16:29:45 +0000 UTC"}"#;
@@ -301,4 +301,175 @@ pub async fn requests_carry_credentials_and_agent(env: Env) {
     assert_eq!(seen.header("content-type"), Some("application/json"));
     let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
     assert_eq!(body, serde_json::json!({"command":"echo hi","timeout":5}));
+}
+
+fn sse(events: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Reply::sse_head();
+    for (event, data) in events {
+        out.extend_from_slice(format!("event: {event}\ndata: {data}\n\n").as_bytes());
+    }
+    out
+}
+
+const START: (&str, &str) = (
+    "start",
+    r#"{"invokeId":"inv-000000000000000000000001","startedAt":1753201785123}"#,
+);
+
+#[maybe]
+pub async fn stream_cut_mid_event_is_a_stream_error(env: Env) {
+    let server = FakeServer::start(|_, _| {
+        let mut bytes = sse(&[START, ("log", r#"{"stream":"stdout","data":"one"}"#)]);
+        bytes.extend_from_slice(b"event: log\ndata: {\"stream\":\"std");
+        Reply::Partial(bytes, Duration::ZERO)
+    });
+    let client = env.client_for(server.url()).build().unwrap();
+    let agent = client.sandbox("s1").agent();
+    let mut stream = agent.invoke_stream(Invoke::text("hi")).await.unwrap();
+    let first = stream.next_event().await.unwrap().unwrap();
+    assert!(matches!(first, InvokeEvent::Start { .. }), "{first:?}");
+    assert_eq!(stream.invoke_id(), Some("inv-000000000000000000000001"));
+    let second = stream.next_event().await.unwrap().unwrap();
+    assert_eq!(
+        second,
+        InvokeEvent::Log {
+            stream: LogStream::Stdout,
+            line: "one".into()
+        }
+    );
+    let cut = stream.next_event().await.unwrap().unwrap_err();
+    assert!(matches!(cut, Error::Stream { .. }), "{cut:?}");
+    let after = stream.next_event().await;
+    assert!(after.is_none(), "a broken stream ends");
+    let collected = agent.invoke(Invoke::text("hi")).await.unwrap_err();
+    assert!(matches!(collected, Error::Stream { .. }), "{collected:?}");
+}
+
+#[maybe]
+pub async fn silent_stream_hits_the_idle_timeout(env: Env) {
+    let server = FakeServer::start(|_, _| Reply::Partial(sse(&[START]), Duration::from_secs(5)));
+    let client = env
+        .client_for(server.url())
+        .stream_idle_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut stream = client
+        .sandbox("s1")
+        .agent()
+        .invoke_stream(Invoke::empty())
+        .await
+        .unwrap();
+    let first = stream.next_event().await.unwrap();
+    assert!(first.is_ok());
+    let started = Instant::now();
+    let err = stream.next_event().await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                kind: TimeoutKind::Idle,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+}
+
+#[maybe]
+pub async fn stream_error_statuses_keep_their_class(env: Env) {
+    let server = FakeServer::start(|n, _| match n {
+        0 => Reply::json(
+            424,
+            r#"{"error":"sandbox s1 has no entrypoint — call POST /configure first to set one"}"#,
+        ),
+        _ => Reply::with(
+            429,
+            "application/json",
+            r#"{"error":"concurrency_exceeded","limit":1,"inflight":1,"message":"too many concurrent invokes"}"#,
+            &[("retry-after", "5")],
+        ),
+    });
+    let client = env.client_for(server.url()).build().unwrap();
+    let agent = client.sandbox("s1").agent();
+    let missing = agent.invoke(Invoke::empty()).await.unwrap_err();
+    assert_eq!(missing.status(), Some(424));
+    assert!(missing.to_string().contains("no entrypoint"), "{missing}");
+    let busy = agent.invoke_stream(Invoke::empty()).await.unwrap_err();
+    let api = busy.api().unwrap();
+    assert_eq!(
+        (api.status, api.code.as_deref(), api.retry_after),
+        (429, Some("concurrency_exceeded"), Some(Duration::from_secs(5)))
+    );
+    assert_eq!(server.seen().len(), 2, "streams are never retried");
+}
+
+#[maybe]
+pub async fn dropping_a_stream_closes_the_connection(env: Env) {
+    let server = FakeServer::start(|_, _| Reply::Drip {
+        head: sse(&[START]),
+        chunk: b"event: log\ndata: {\"stream\":\"stdout\",\"data\":\"tick\"}\n\n".to_vec(),
+        every: Duration::from_millis(20),
+    });
+    let client = env.client_for(server.url()).build().unwrap();
+    let mut stream = client
+        .sandbox("s1")
+        .agent()
+        .invoke_stream(Invoke::empty())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        stream.next_event().await.unwrap().unwrap();
+    }
+    drop(stream);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.hangups() == 0 && Instant::now() < deadline {
+        pause(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.hangups(), 1, "the server saw the client go away");
+}
+
+#[maybe]
+pub async fn configure_error_event_is_a_stream_error(env: Env) {
+    let server = FakeServer::start(|n, seen| {
+        assert_eq!(seen.header("accept"), Some("text/event-stream"));
+        match n {
+            0 => Reply::Partial(
+                sse(&[
+                    (
+                        "log",
+                        r#"{"stream":"stdout","data":"[configure] uploading /workspace/a.sh"}"#,
+                    ),
+                    (
+                        "error",
+                        r#"{"phase":"install","message":"install timed out after 15m0s"}"#,
+                    ),
+                ]),
+                Duration::ZERO,
+            ),
+            _ => Reply::Partial(sse(&[("log", r#"{"stream":"stdout","data":"x"}"#)]), Duration::ZERO),
+        }
+    });
+    let client = env.client_for(server.url()).build().unwrap();
+    let agent = client.sandbox("s1").agent();
+    let mut lines = Vec::new();
+    let configure = Configure::new()
+        .file_text("/workspace/a.sh", "echo hi")
+        .entrypoint(["sh", "/workspace/a.sh"]);
+    let err = agent
+        .configure_with_log(configure.clone(), |_, line| lines.push(line.to_owned()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Stream { message } if message.contains("install timed out")),
+        "{err:?}"
+    );
+    assert_eq!(lines, ["[configure] uploading /workspace/a.sh"]);
+    let no_result = agent.configure(configure).await.unwrap_err();
+    assert!(
+        matches!(&no_result, Error::Stream { message } if message.contains("without a result")),
+        "{no_result:?}"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&server.seen()[0].body).unwrap();
+    assert_eq!(body["entrypoint"], serde_json::json!(["sh", "/workspace/a.sh"]));
 }

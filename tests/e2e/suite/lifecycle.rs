@@ -5,7 +5,7 @@ use std::time::Duration;
 use agenttier::Error;
 use agenttier::models::{CreateSandbox, SandboxFilter, SandboxMode, SandboxPhase};
 
-use super::{Env, maybe, sdk};
+use super::{Env, maybe, pause, sdk};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -16,7 +16,7 @@ async fn wait_for_phase(sandbox: &sdk::Sandbox, phase: SandboxPhase) {
         if now == phase {
             return;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        pause(Duration::from_millis(20)).await;
     }
     panic!("sandbox {} never reached {phase}", sandbox.id());
 }

@@ -1,6 +1,6 @@
 //! Cases shared by both flavours. Each is `#[maybe] async fn case(env: Env)`.
 
-pub(crate) use super::{maybe, sdk};
+pub(crate) use super::{maybe, pause, sdk};
 
 pub mod accounts;
 pub mod faults;
@@ -81,6 +81,11 @@ macro_rules! for_each_case {
             faults::cut_connection_is_a_transport_error,
             faults::error_phase_ends_the_wait,
             faults::requests_carry_credentials_and_agent,
+            faults::stream_cut_mid_event_is_a_stream_error,
+            faults::silent_stream_hits_the_idle_timeout,
+            faults::stream_error_statuses_keep_their_class,
+            faults::dropping_a_stream_closes_the_connection,
+            faults::configure_error_event_is_a_stream_error,
         }
     };
 }

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -17,6 +18,14 @@ pub enum Reply {
     Close,
     /// Send a status line and headers announcing a body, then this many bytes of it forever-ish.
     Endless { chunk: usize },
+    /// Send these bytes, wait, then close.
+    Partial(Vec<u8>, Duration),
+    /// Send `head`, then `chunk` every `every` until the client goes away (counted in `hangups`).
+    Drip {
+        head: Vec<u8>,
+        chunk: Vec<u8>,
+        every: Duration,
+    },
 }
 
 impl Reply {
@@ -33,6 +42,12 @@ impl Reply {
         let mut bytes = head.into_bytes();
         bytes.extend_from_slice(body.as_bytes());
         Reply::Raw(bytes)
+    }
+
+    /// The head of an event-stream response (read until the connection closes).
+    pub fn sse_head() -> Vec<u8> {
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n"
+            .to_vec()
     }
 
     /// A JSON response.
@@ -63,6 +78,7 @@ impl Seen {
 pub struct FakeServer {
     url: String,
     seen: Arc<Mutex<Vec<Seen>>>,
+    hangups: Arc<AtomicUsize>,
 }
 
 impl FakeServer {
@@ -71,21 +87,27 @@ impl FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
+        let hangups = Arc::new(AtomicUsize::new(0));
+        let (log, gone) = (seen.clone(), hangups.clone());
         let script = Arc::new(script);
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let (log, script) = (log.clone(), script.clone());
-                thread::spawn(move || serve(stream, &log, &*script));
+                let (log, gone, script) = (log.clone(), gone.clone(), script.clone());
+                thread::spawn(move || serve(stream, &log, &gone, &*script));
             }
         });
-        FakeServer { url, seen }
+        FakeServer { url, seen, hangups }
     }
 
     /// Base URL of the server.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// How many `Drip` replies ended because the client closed the connection.
+    pub fn hangups(&self) -> usize {
+        self.hangups.load(Ordering::SeqCst)
     }
 
     /// Requests received so far.
@@ -94,7 +116,12 @@ impl FakeServer {
     }
 }
 
-fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, script: &(dyn Fn(usize, &Seen) -> Reply + Send + Sync)) {
+fn serve(
+    stream: TcpStream,
+    log: &Mutex<Vec<Seen>>,
+    hangups: &AtomicUsize,
+    script: &(dyn Fn(usize, &Seen) -> Reply + Send + Sync),
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
@@ -140,6 +167,17 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, script: &(dyn Fn(usize, &See
             let data = vec![b' '; chunk];
             let frame = [format!("{chunk:x}\r\n").into_bytes(), data, b"\r\n".to_vec()].concat();
             while stream.write_all(&frame).is_ok() {}
+        }
+        Reply::Partial(bytes, stall) => {
+            let _ = stream.write_all(&bytes);
+            thread::sleep(stall);
+        }
+        Reply::Drip { head, chunk, every } => {
+            let _ = stream.write_all(&head);
+            while stream.write_all(&chunk).and_then(|_| stream.flush()).is_ok() {
+                thread::sleep(every);
+            }
+            hangups.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
