@@ -120,14 +120,25 @@ pub(super) async fn create(
     })?;
     Ok(go_json(
         StatusCode::CREATED,
-        &serde_json::json!({
-            "sandboxId": name,
-            "name": name,
-            "namespace": namespace,
-            "status": "Creating",
-            "templateRef": template_name,
-        }),
+        &Created {
+            sandbox_id: &name,
+            name: &name,
+            namespace: &namespace,
+            status: "Creating",
+            template_ref: &template_name,
+        },
     ))
+}
+
+/// The create reply, in the Router's field order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created<'a> {
+    sandbox_id: &'a str,
+    name: &'a str,
+    namespace: &'a str,
+    status: &'static str,
+    template_ref: &'a str,
 }
 
 pub(super) async fn list(
