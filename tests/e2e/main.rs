@@ -6,6 +6,8 @@
 //! loopback server that misbehaves on purpose (`support::fake`).
 
 #![allow(missing_docs)]
+// The suite is compiled once per flavour on purpose: that is how one source tests both clients.
+#![allow(clippy::duplicate_mod)]
 
 mod asynchronous;
 mod blocking;

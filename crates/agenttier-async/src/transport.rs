@@ -19,7 +19,7 @@ use crate::client::{Failure, Limits, RawResponse, failure_to_error, is_event_str
 
 /// What opening a stream gave: the stream, or a plain answer (an error status).
 pub(crate) enum Opened {
-    Stream(SseStream),
+    Stream(Box<SseStream>),
     Answer(RawResponse),
 }
 
@@ -150,13 +150,13 @@ impl Transport {
         if !is_event_stream(response.status().as_u16(), response.headers()) {
             return self.read_whole(response).await.map(Opened::Answer);
         }
-        Ok(Opened::Stream(SseStream {
+        Ok(Opened::Stream(Box::new(SseStream {
             body: Box::pin(response.bytes_stream()),
             parser: SseParser::new(),
             ended: false,
             request: Request::new(req.method.clone(), req.path.clone()),
             limits: self.timeout_for(req),
-        }))
+        })))
     }
 
     /// One attempt: sends `req` and reads the whole body (up to the configured limit).

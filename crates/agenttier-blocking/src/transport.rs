@@ -15,7 +15,7 @@ use crate::client::{Failure, Limits, RawResponse, failure_to_error, is_event_str
 
 /// What opening a stream gave: the stream, or a plain answer (an error status).
 pub(crate) enum Opened {
-    Stream(SseStream),
+    Stream(Box<SseStream>),
     Answer(RawResponse),
 }
 
@@ -133,14 +133,14 @@ impl Transport {
         if !is_event_stream(response.status().as_u16(), response.headers()) {
             return self.read_whole(response).map(Opened::Answer);
         }
-        Ok(Opened::Stream(SseStream {
+        Ok(Opened::Stream(Box::new(SseStream {
             reader: response.into_body().into_reader(),
             parser: SseParser::new(),
             buf: vec![0; 64 * 1024],
             ended: false,
             request: Request::new(req.method.clone(), req.path.clone()),
             limits: self.timeout_for(req),
-        }))
+        })))
     }
 
     fn read_whole(&self, response: http::Response<ureq::Body>) -> std::result::Result<RawResponse, Failure> {
@@ -254,10 +254,8 @@ fn ureq_failure(err: ureq::Error) -> Failure {
 
 /// Maps an I/O error from ureq's body reader, which reports its timeouts as I/O errors.
 pub(crate) fn io_failure(err: std::io::Error, doing: &str) -> Failure {
-    if let Some(inner) = err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
-        if let ureq::Error::Timeout(t) = inner {
-            return ureq_failure(ureq::Error::Timeout(*t));
-        }
+    if let Some(ureq::Error::Timeout(t)) = err.get_ref().and_then(|e| e.downcast_ref::<ureq::Error>()) {
+        return ureq_failure(ureq::Error::Timeout(*t));
     }
     if err.kind() == std::io::ErrorKind::TimedOut {
         return Failure::Timeout(TimeoutKind::Request);

@@ -175,7 +175,7 @@ pub async fn bad_create_input(env: Env) {
     assert!(matches!(local, Error::InvalidInput { .. }), "{local:?}");
     let unknown = env
         .client
-        .create_sandbox(CreateSandbox::new("no-such-template", &env.name("tmpl")))
+        .create_sandbox(CreateSandbox::new("no-such-template", env.name("tmpl")))
         .await
         .unwrap_err();
     assert!(

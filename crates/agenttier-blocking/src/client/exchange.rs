@@ -67,7 +67,7 @@ pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResp
 #[maybe]
 pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseStream> {
     match transport.open_stream(req).await {
-        Ok(Opened::Stream(stream)) => Ok(stream),
+        Ok(Opened::Stream(stream)) => Ok(*stream),
         Ok(Opened::Answer(resp)) if resp.status < 300 => Err(response::decode_error(
             "open an event stream",
             "the server answered without a text/event-stream body",
