@@ -2,7 +2,7 @@
 //!
 //! The Router parses timeouts with Go's `time.ParseDuration` and renders template timeouts with
 //! `time.Duration.String()` (`"30m0s"`). [`parse`] accepts exactly what Go accepts for
-//! non-negative values (fractions, several units, `us`/`µs`), and [`format`] renders what Go renders.
+//! non-negative values (fractions, several units, `us`/`µs`), and [`format()`] renders what Go renders.
 
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! Timestamps in the formats the Router renders (wire spec §12.1).
 
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 /// Current time as unix seconds.
 pub(crate) fn now_unix() -> i64 {
@@ -11,8 +10,7 @@ pub(crate) fn now_unix() -> i64 {
 /// Go's `time.Time.String()` for a whole-second UTC time: `2026-07-22 16:29:45 +0000 UTC`.
 pub(crate) fn go_string(unix: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let fmt = format_description!("[year]-[month]-[day] [hour]:[minute]:[second] +0000 UTC");
-    t.format(&fmt).unwrap_or_default()
+    agenttier_core::timestamp::format_go(t)
 }
 
 /// RFC 3339 in UTC with nanoseconds, as API-key metadata carries it.
