@@ -1,0 +1,294 @@
+//! The command line: every command, flag and argument (clap derive).
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The exit-code table shown at the end of `--help`.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    other failure (API error, sandbox in the Error phase, ...)
+  2    usage or configuration error (bad flags, no API URL configured, invalid input)
+  3    authentication failed (missing or rejected credentials)
+  4    not authorized, or refused by a governance policy
+  5    not found
+  6    conflict (exists already, or in the wrong state)
+  7    timeout (no answer in time, or the sandbox did not become Running in time)
+  8    the Router could not be reached
+  130  interrupted (Ctrl-C)
+  `sandbox exec` exits with the remote command's exit code once the command ran.
+
+Configuration: flags, then AGENTTIER_API_URL / AGENTTIER_API_KEY / AGENTTIER_TOKEN, then the file
+written by `agenttier login` (~/.config/agenttier/config.json, or $AGENTTIER_CONFIG).";
+
+/// Control AgentTier sandboxes from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "agenttier", version, after_long_help = EXIT_CODES, after_help = "See `agenttier --help` for exit codes and configuration.")]
+pub struct Cli {
+    /// Flags accepted by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted by every command, before or after the command name.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Router base URL, e.g. https://agenttier.example.com
+    #[arg(long, global = true, env = "AGENTTIER_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+    /// API key, sent as X-API-Key (prefer the environment variable: argv is visible to other users)
+    #[arg(
+        long,
+        global = true,
+        env = "AGENTTIER_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// Bearer token / OIDC JWT (prefer the environment variable)
+    #[arg(
+        long,
+        global = true,
+        env = "AGENTTIER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+    /// Output format: human-readable text, or JSON for scripts
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text and tables for people.
+    Text,
+    /// JSON for scripts.
+    Json,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CLI version
+    Version,
+    /// Save the API URL and credentials to the config file, then check them
+    Login,
+    /// Print the server's view of the caller's identity
+    Whoami,
+    /// Manage sandboxes
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Manage sandbox templates
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Print a shell completion script (e.g. `agenttier completions bash > /etc/bash_completion.d/agenttier`)
+    Completions {
+        /// The shell to generate completions for
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `agenttier sandbox ...`
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// List sandboxes
+    #[command(visible_alias = "ls")]
+    List {
+        /// Only sandboxes of this namespace
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Only sandboxes in this phase (Creating, Running, Stopped, Error, Deleting)
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show one sandbox
+    Get {
+        /// Sandbox id
+        sandbox_id: String,
+    },
+    /// Create a sandbox from a template
+    Create(CreateArgs),
+    /// Stop a sandbox (the workspace is kept)
+    Stop {
+        /// Sandbox id
+        sandbox_id: String,
+    },
+    /// Resume a stopped sandbox
+    Resume {
+        /// Sandbox id
+        sandbox_id: String,
+    },
+    /// Delete a sandbox and its workspace (permanent)
+    #[command(visible_alias = "rm")]
+    Delete {
+        /// Sandbox id
+        sandbox_id: String,
+    },
+    /// Run a one-shot command in a sandbox and exit with its exit code
+    #[command(
+        after_help = "The words after the sandbox id are shell-quoted and joined, so they arrive as one argv; \
+                            use `-- sh -c '...'` for pipes and other shell syntax."
+    )]
+    Exec(ExecArgs),
+    /// Wait until a sandbox is Running
+    Wait {
+        /// Sandbox id
+        sandbox_id: String,
+        /// How long to wait: seconds, or a duration such as 3m
+        #[arg(long, default_value = "180", value_parser = parse_wait, value_name = "SECONDS")]
+        timeout: Duration,
+    },
+    /// Port forwarding
+    #[command(subcommand)]
+    Ports(PortsCommand),
+}
+
+/// `agenttier sandbox create`
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Sandbox name (lowercase letters, digits and '-')
+    pub name: String,
+    /// Cluster template name (see `agenttier template list`)
+    #[arg(long)]
+    pub template: String,
+    /// Namespace
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Longest running time, as a Go duration (e.g. 8h)
+    #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Stop after this long without activity, as a Go duration (e.g. 30m)
+    #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
+    pub idle_timeout: Option<Duration>,
+    /// Workspace volume size (e.g. 10Gi)
+    #[arg(long, value_name = "SIZE")]
+    pub storage_size: Option<String>,
+    /// Wait until the sandbox is Running
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits: seconds, or a duration such as 3m
+    #[arg(long, default_value = "180", value_parser = parse_wait, value_name = "SECONDS")]
+    pub wait_timeout: Duration,
+}
+
+/// `agenttier sandbox exec`
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Sandbox id
+    pub sandbox_id: String,
+    /// Command timeout: seconds, or a duration such as 2m
+    #[arg(long, default_value = "30", value_parser = parse_wait, value_name = "SECONDS")]
+    pub timeout: Duration,
+    /// The command and its arguments (put them after `--`)
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+/// `agenttier sandbox ports ...`
+#[derive(Debug, Subcommand)]
+pub enum PortsCommand {
+    /// List forwarded ports
+    List {
+        /// Sandbox id
+        sandbox_id: String,
+    },
+    /// Forward a port out of the sandbox
+    Forward {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Port inside the sandbox (1-65535)
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+        /// Protocol
+        #[arg(long, value_enum, default_value_t = Protocol::Http)]
+        protocol: Protocol,
+    },
+    /// Remove a port forward
+    Remove {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Port inside the sandbox
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        port: u16,
+    },
+}
+
+/// Port protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Protocol {
+    /// HTTP, with a preview URL.
+    Http,
+    /// Raw TCP.
+    Tcp,
+}
+
+impl Protocol {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Tcp => "tcp",
+        }
+    }
+}
+
+/// `agenttier template ...`
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// List cluster sandbox templates
+    #[command(visible_alias = "ls")]
+    List,
+    /// Show one template (always JSON, as in the Python CLI)
+    Get {
+        /// Template name
+        name: String,
+    },
+}
+
+/// A Go duration (`90s`, `1h30m`).
+fn parse_go_duration(s: &str) -> Result<Duration, String> {
+    let d = agenttier_core::duration::parse(s).map_err(|e| e.to_string())?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
+/// Whole seconds (`180`, as in the Python CLI) or a Go duration (`3m`).
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("must be greater than zero".into()),
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => parse_go_duration(s).map_err(|e| format!("{e} (give seconds, e.g. 180, or a duration, e.g. 3m)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn waits_accept_seconds_and_durations() {
+        assert_eq!(parse_wait("180"), Ok(Duration::from_secs(180)));
+        assert_eq!(parse_wait("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_wait("0").is_err());
+        assert!(parse_wait("soon").is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! `version`, `login` and `whoami`.
+
+use agenttier::blocking::Client;
+use agenttier::models::CurrentUser;
+use serde::Serialize;
+
+use super::CmdResult;
+use crate::cli::Global;
+use crate::config::{self, ConfigFile};
+use crate::exit::{Failure, OK};
+use crate::output::Out;
+use crate::views;
+
+/// `agenttier version`
+pub fn version(out: &mut Out) -> Result<i32, Failure> {
+    let version = env!("CARGO_PKG_VERSION");
+    if out.json() {
+        #[derive(Serialize)]
+        struct Version<'a> {
+            version: &'a str,
+        }
+        out.print_json(&Version { version })?;
+    } else {
+        out.line(&format!("agenttier {version}"))?;
+    }
+    Ok(OK)
+}
+
+/// `agenttier login`: saves the URL (flag or `AGENTTIER_API_URL`) and credentials (flags or
+/// environment) to the config file, then checks them with `/user/me`.
+pub fn login(global: &Global, out: &mut Out) -> Result<i32, Failure> {
+    let non_empty = |v: &Option<String>| v.as_deref().filter(|v| !v.trim().is_empty()).map(str::to_owned);
+    let url = non_empty(&global.api_url)
+        .ok_or_else(|| Failure::config("login needs the Router URL: pass --api-url <URL> or set AGENTTIER_API_URL"))?;
+    let path = config::path()?;
+    // A broken file is replaced rather than blocking the way out of it.
+    let mut file = ConfigFile::load(&path).unwrap_or_default();
+    file.set(config::API_URL, &url);
+    let (key, token) = (non_empty(&global.api_key), non_empty(&global.token));
+    if key.is_some() || token.is_some() {
+        // New credentials replace the old ones entirely, so a stale key cannot shadow a new token.
+        file.remove(config::API_KEY);
+        file.remove(config::TOKEN);
+    }
+    if let Some(key) = &key {
+        file.set(config::API_KEY, key);
+    }
+    if let Some(token) = &token {
+        file.set(config::TOKEN, token);
+    }
+    file.save(&path)?;
+    if !out.json() {
+        out.line(&format!("Saved config to {}", path.display()))?;
+    }
+    let endpoint = config::resolve(global)?;
+    let url = endpoint.url.clone();
+    let who = super::client(endpoint)?.current_user().map_err(|e| {
+        let mut f = Failure::sdk(e, None, &url);
+        f.message = format!(
+            "saved config to {} but the credentials check failed: {}",
+            path.display(),
+            f.message
+        );
+        f
+    })?;
+    if out.json() {
+        #[derive(Serialize)]
+        struct Login<'a> {
+            config_path: String,
+            api_url: &'a str,
+            user: views::User<'a>,
+        }
+        out.print_json(&Login {
+            config_path: path.display().to_string(),
+            api_url: &url,
+            user: views::User::from(&who),
+        })?;
+    } else {
+        out.line(&format!("Authenticated as: {}", label(&who)))?;
+    }
+    Ok(OK)
+}
+
+/// `agenttier whoami`
+pub fn whoami(client: &Client, out: &mut Out) -> CmdResult {
+    let who = client.current_user()?;
+    if out.json() {
+        out.print_json(&views::User::from(&who))?;
+    } else {
+        let admin = if who.is_admin { " (admin)" } else { "" };
+        out.line(&format!("{}{admin}", label(&who)))?;
+    }
+    Ok(OK)
+}
+
+fn label(who: &CurrentUser) -> &str {
+    [&who.email, &who.name, &who.sub]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .map_or("(anonymous)", String::as_str)
+}

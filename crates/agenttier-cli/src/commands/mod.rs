@@ -1,0 +1,105 @@
+//! Running a parsed command line: resolve the endpoint, build the client, dispatch.
+
+mod account;
+mod completions;
+mod ports;
+mod sandbox;
+mod template;
+
+use agenttier::blocking::Client;
+
+use crate::cli::{Cli, Command, PortsCommand, SandboxCommand, TemplateCommand};
+use crate::config;
+use crate::exit::Failure;
+use crate::output::Out;
+
+/// Why a command failed: an SDK error (described with the command's context) or a ready failure.
+pub enum CmdError {
+    /// The SDK call failed.
+    Sdk(agenttier::Error),
+    /// Already described.
+    Fail(Failure),
+}
+
+impl From<agenttier::Error> for CmdError {
+    fn from(e: agenttier::Error) -> Self {
+        CmdError::Sdk(e)
+    }
+}
+
+impl From<Failure> for CmdError {
+    fn from(f: Failure) -> Self {
+        CmdError::Fail(f)
+    }
+}
+
+/// What a command returns: its exit code, or why it failed.
+pub type CmdResult = Result<i32, CmdError>;
+
+/// The `User-Agent` of the CLI's requests.
+fn user_agent() -> String {
+    format!("agenttier-cli/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A client for `endpoint`.
+pub fn client(endpoint: config::Endpoint) -> Result<Client, Failure> {
+    let url = endpoint.url.clone();
+    Client::builder()
+        .base_url(endpoint.url)
+        .auth(endpoint.auth)
+        .user_agent(user_agent())
+        .build()
+        .map_err(|e| Failure::sdk(e, None, &url))
+}
+
+/// Runs `cli` and returns the exit code.
+pub fn run(cli: Cli) -> Result<i32, Failure> {
+    let mut out = Out::new(cli.global.output);
+    match cli.command {
+        Command::Version => account::version(&mut out),
+        Command::Completions { shell } => completions::print(shell, &mut out),
+        Command::Login => account::login(&cli.global, &mut out),
+        command => {
+            let endpoint = config::resolve(&cli.global)?;
+            let url = endpoint.url.clone();
+            let client = client(endpoint)?;
+            let subject = subject(&command);
+            dispatch(command, &client, &mut out).map_err(|e| match e {
+                CmdError::Sdk(e) => Failure::sdk(e, subject.as_deref(), &url),
+                CmdError::Fail(f) => f,
+            })
+        }
+    }
+}
+
+fn dispatch(command: Command, client: &Client, out: &mut Out) -> CmdResult {
+    match command {
+        Command::Whoami => account::whoami(client, out),
+        Command::Sandbox(cmd) => sandbox::run(cmd, client, out),
+        Command::Template(cmd) => template::run(cmd, client, out),
+        Command::Version | Command::Login | Command::Completions { .. } => unreachable!("handled before"),
+    }
+}
+
+/// What a command is about, to name it in a "not found" message.
+fn subject(command: &Command) -> Option<String> {
+    let sandbox = |id: &str| Some(format!("sandbox {id:?}"));
+    match command {
+        Command::Sandbox(cmd) => match cmd {
+            SandboxCommand::Get { sandbox_id }
+            | SandboxCommand::Stop { sandbox_id }
+            | SandboxCommand::Resume { sandbox_id }
+            | SandboxCommand::Delete { sandbox_id }
+            | SandboxCommand::Wait { sandbox_id, .. } => sandbox(sandbox_id),
+            SandboxCommand::Exec(args) => sandbox(&args.sandbox_id),
+            SandboxCommand::Create(_) | SandboxCommand::List { .. } => None,
+            SandboxCommand::Ports(
+                PortsCommand::List { sandbox_id }
+                | PortsCommand::Forward { sandbox_id, .. }
+                | PortsCommand::Remove { sandbox_id, .. },
+            ) => sandbox(sandbox_id),
+        },
+        Command::Template(TemplateCommand::Get { name }) => Some(format!("template {name:?}")),
+        _ => None,
+    }
+}

@@ -1,0 +1,73 @@
+//! `agenttier`: the command-line interface of the AgentTier sandbox platform.
+//!
+//! It covers the official Python CLI (0.8.1) with the same command names, flags, configuration
+//! file and environment variables, so existing users and scripts carry over, and is built on the
+//! blocking client of the Rust SDK (no async runtime, fast start).
+//!
+//! ```text
+//! agenttier version | login | whoami | completions <shell>
+//! agenttier sandbox list | get | create | stop | resume | delete | exec | wait
+//! agenttier sandbox ports list | forward | remove
+//! agenttier template list | get
+//! ```
+//!
+//! # Configuration
+//!
+//! The Router URL and credentials come from, in order: the `--api-url`, `--api-key` and
+//! `--token` flags; the `AGENTTIER_API_URL`, `AGENTTIER_API_KEY` and `AGENTTIER_TOKEN`
+//! environment variables; the configuration file written by `agenttier login`
+//! (`~/.config/agenttier/config.json`, or the path in `AGENTTIER_CONFIG`; mode 0600; the same
+//! file as the Python CLI's). An API key wins over a token. With neither, the in-cluster
+//! service-account token is used when present.
+//!
+//! # Output
+//!
+//! Human-readable text and tables by default; `--output json` (`-o json`) prints JSON for
+//! scripts, with the same keys as the Python CLI's JSON output. Colour is used only when stdout
+//! is a terminal and `NO_COLOR` is unset; spinners only when stderr is a terminal.
+//!
+//! # Exit codes
+//!
+//! | Code | Meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | any other failure: API error (400, 429, 5xx ...), sandbox in the `Error` phase, undecodable answer |
+//! | 2 | usage or configuration error: bad flags, no API URL configured, invalid input, unreadable config file |
+//! | 3 | authentication failed (401): missing or rejected credentials |
+//! | 4 | not authorized (403), including governance policy violations |
+//! | 5 | not found (404) |
+//! | 6 | conflict (409): the sandbox exists already or is in the wrong state |
+//! | 7 | timeout: the Router did not answer in time, or a sandbox did not become `Running` in time |
+//! | 8 | the Router could not be reached (connection refused, DNS, TLS ...) |
+//! | 130 | interrupted (Ctrl-C) |
+//!
+//! `sandbox exec` exits with the remote command's exit code once the command ran (codes outside
+//! 0..=255 become 1); the codes above apply when it could not be run.
+
+mod cli;
+mod commands;
+mod config;
+mod exit;
+mod output;
+mod views;
+
+use std::io::Write;
+
+use clap::Parser;
+
+fn main() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = format!("{info}").replace('\n', " ");
+        let _ = writeln!(
+            std::io::stderr(),
+            "agenttier: internal error: {message}; please report it at https://github.com/agenttier/agenttier-rs/issues"
+        );
+    }));
+    let cli = cli::Cli::parse();
+    let code = match commands::run(cli) {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
+}

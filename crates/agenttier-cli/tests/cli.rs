@@ -1,0 +1,630 @@
+//! The `agenttier` binary against an in-process router: every command in both output modes,
+//! the config file round trip and the exit codes. Secrets go through the environment only.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use agenttier_router::{LocalRouter, RouterOptions};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_agenttier");
+/// For runs that were given no secret.
+const NO_SECRET: &str = "\u{1}no secret";
+
+/// A router plus a private config directory.
+struct Fixture {
+    router: LocalRouter,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture {
+            router: LocalRouter::start(RouterOptions::default()).expect("router starts"),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("cfg").join("config.json")
+    }
+
+    /// The CLI with no URL or credentials at all (only a private config path).
+    fn bare(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        for var in [
+            "AGENTTIER_API_URL",
+            "AGENTTIER_API_KEY",
+            "AGENTTIER_TOKEN",
+            "AGENTTIER_CONFIG",
+            "NO_COLOR",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("AGENTTIER_CONFIG", self.config_path());
+        cmd.env("HOME", self.dir.path());
+        cmd
+    }
+
+    /// The CLI pointed at the router with the admin key, through the environment.
+    fn cmd(&self) -> Command {
+        let mut cmd = self.bare();
+        cmd.env("AGENTTIER_API_URL", self.router.url());
+        cmd.env("AGENTTIER_API_KEY", self.router.admin_key());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run::new(self.cmd().args(args).output().unwrap(), args, self.router.admin_key())
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        self.run(&all).ok().json()
+    }
+
+    /// Creates a Running sandbox.
+    fn sandbox(&self, name: &str) {
+        self.run(&["sandbox", "create", name, "--template", "general-coding", "--wait"])
+            .ok();
+    }
+}
+
+/// A finished run of the binary.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    args: String,
+}
+
+impl Run {
+    fn new(out: Output, args: &[&str], secret: &str) -> Run {
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            args: args.join(" "),
+        };
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{}: the API key was printed",
+            run.args
+        );
+        assert!(!run.stderr.contains("panicked"), "{}: {}", run.args, run.stderr);
+        run
+    }
+
+    fn ok(self) -> Run {
+        self.code(0)
+    }
+
+    fn code(self, want: i32) -> Run {
+        assert_eq!(
+            self.code,
+            Some(want),
+            "agenttier {}\nstdout: {}\nstderr: {}",
+            self.args,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", self.args, self.stdout))
+    }
+
+    /// One `agenttier: ...` line on stderr containing every one of `parts`.
+    fn error_line(&self, parts: &[&str]) {
+        let line = self.stderr.trim_end();
+        assert!(
+            line.starts_with("agenttier: ") && !line.contains('\n'),
+            "{}: {line:?}",
+            self.args
+        );
+        for part in parts {
+            assert!(line.contains(part), "{}: {line:?} lacks {part:?}", self.args);
+        }
+    }
+}
+
+#[test]
+fn version_in_both_modes() {
+    let fx = Fixture::new();
+    let version = env!("CARGO_PKG_VERSION");
+    let run = Run::new(fx.bare().arg("version").output().unwrap(), &["version"], NO_SECRET).ok();
+    assert_eq!(run.stdout, format!("agenttier {version}\n"));
+    let run = Run::new(
+        fx.bare().args(["version", "-o", "json"]).output().unwrap(),
+        &["version"],
+        NO_SECRET,
+    )
+    .ok();
+    assert_eq!(run.json()["version"], version);
+    let run = Run::new(fx.bare().arg("--version").output().unwrap(), &["--version"], NO_SECRET).ok();
+    assert!(run.stdout.contains(version));
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let fx = Fixture::new();
+    let run = Run::new(fx.bare().arg("--help").output().unwrap(), &["--help"], NO_SECRET).ok();
+    for code in [
+        "Exit codes",
+        "3    authentication",
+        "5    not found",
+        "8    the Router could not be reached",
+    ] {
+        assert!(run.stdout.contains(code), "{code}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn completions_for_every_shell() {
+    let fx = Fixture::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = Run::new(
+            fx.bare().args(["completions", shell]).output().unwrap(),
+            &[shell],
+            NO_SECRET,
+        )
+        .ok();
+        assert!(run.stdout.contains("agenttier"), "{shell}");
+    }
+}
+
+#[test]
+fn missing_url_is_a_usage_error_naming_the_variable() {
+    let fx = Fixture::new();
+    let run = Run::new(
+        fx.bare().args(["sandbox", "list"]).output().unwrap(),
+        &["list"],
+        NO_SECRET,
+    )
+    .code(2);
+    run.error_line(&["AGENTTIER_API_URL", "agenttier login"]);
+    let run = Run::new(fx.bare().arg("login").output().unwrap(), &["login"], NO_SECRET).code(2);
+    run.error_line(&["--api-url", "AGENTTIER_API_URL"]);
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let fx = Fixture::new();
+    fx.run(&["sandbox", "create", "x"]).code(2); // --template is required
+    fx.run(&["sandbox", "exec", "x"]).code(2); // no command
+    fx.run(&["sandbox", "ports", "forward", "x", "--port", "0"]).code(2);
+    fx.run(&["sandbox", "create", "x", "--template", "t", "--timeout", "8 hours"])
+        .code(2);
+    fx.run(&["sandbox", "list", "-o", "yaml"]).code(2);
+    // Refused by the SDK before any request: invalid input is a usage error too.
+    let run = fx
+        .run(&["sandbox", "create", "Bad_Name", "--template", "general-coding"])
+        .code(2);
+    run.error_line(&["RFC 1123"]);
+}
+
+#[test]
+fn login_saves_a_private_config_that_later_commands_use() {
+    let fx = Fixture::new();
+    let mut login = fx.cmd();
+    let run = Run::new(login.arg("login").output().unwrap(), &["login"], fx.router.admin_key()).ok();
+    let path = fx.config_path();
+    assert!(
+        run.stdout.contains(&format!("Saved config to {}", path.display())),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Authenticated as: "), "{}", run.stdout);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(saved["api_url"], fx.router.url());
+    assert_eq!(saved["api_key"], fx.router.admin_key());
+    assert!(saved.get("token").is_none());
+    assert_mode_600(&path);
+
+    // Only AGENTTIER_CONFIG now: URL and key come from the file.
+    let who = Run::new(
+        fx.bare().arg("whoami").output().unwrap(),
+        &["whoami"],
+        fx.router.admin_key(),
+    )
+    .ok();
+    assert!(who.stdout.trim_end().ends_with("(admin)"), "{}", who.stdout);
+    let who = Run::new(
+        fx.bare().args(["whoami", "-o", "json"]).output().unwrap(),
+        &["whoami"],
+        fx.router.admin_key(),
+    )
+    .ok()
+    .json();
+    assert_eq!(who["is_admin"], true);
+    assert!(who["sub"].is_string() && who["groups"].is_array());
+
+    // The environment overrides the file: a wrong key now fails authentication.
+    let run = Run::new(
+        fx.bare()
+            .env("AGENTTIER_API_KEY", "atk_wrong")
+            .arg("whoami")
+            .output()
+            .unwrap(),
+        &["whoami"],
+        fx.router.admin_key(),
+    )
+    .code(3);
+    run.error_line(&["AGENTTIER_API_KEY"]);
+}
+
+#[test]
+fn login_in_json_mode_and_with_rejected_credentials() {
+    let fx = Fixture::new();
+    let user_key = fx.router.create_key("alice", false, &[]).unwrap();
+    let out = fx
+        .bare()
+        .env("AGENTTIER_API_URL", fx.router.url())
+        .env("AGENTTIER_API_KEY", &user_key)
+        .args(["login", "-o", "json"])
+        .output()
+        .unwrap();
+    let login = Run::new(out, &["login"], &user_key).ok().json();
+    assert_eq!(login["api_url"], fx.router.url());
+    assert_eq!(login["user"]["sub"], "alice");
+    assert_eq!(login["user"]["is_admin"], false);
+
+    // A token replaces the saved key; the check fails with the authentication exit code.
+    let out = fx
+        .bare()
+        .env("AGENTTIER_API_URL", fx.router.url())
+        .env("AGENTTIER_TOKEN", "not-a-valid-token")
+        .arg("login")
+        .output()
+        .unwrap();
+    let run = Run::new(out, &["login"], &user_key).code(3);
+    run.error_line(&["saved config", "authentication failed"]);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(fx.config_path()).unwrap()).unwrap();
+    assert!(saved.get("api_key").is_none());
+    assert_eq!(saved["token"], "not-a-valid-token");
+    assert_mode_600(&fx.config_path());
+}
+
+#[test]
+fn malformed_config_file_is_named() {
+    let fx = Fixture::new();
+    std::fs::create_dir_all(fx.config_path().parent().unwrap()).unwrap();
+    std::fs::write(fx.config_path(), "{not json").unwrap();
+    let run = Run::new(fx.bare().arg("whoami").output().unwrap(), &["whoami"], NO_SECRET).code(2);
+    run.error_line(&["config.json", "agenttier login"]);
+}
+
+#[test]
+fn authentication_failures_exit_3() {
+    let fx = Fixture::new();
+    let out = fx
+        .bare()
+        .env("AGENTTIER_API_URL", fx.router.url())
+        .args(["sandbox", "list"])
+        .output()
+        .unwrap();
+    Run::new(out, &["list without key"], NO_SECRET)
+        .code(3)
+        .error_line(&["AGENTTIER_API_KEY", "AGENTTIER_TOKEN"]);
+    let out = fx
+        .bare()
+        .env("AGENTTIER_API_URL", fx.router.url())
+        .env("AGENTTIER_API_KEY", "atk_definitely_wrong")
+        .args(["whoami", "-o", "json"])
+        .output()
+        .unwrap();
+    let run = Run::new(out, &["whoami bad key"], "atk_definitely_wrong").code(3);
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn unreachable_router_exits_8() {
+    let fx = Fixture::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let run = Run::new(
+        fx.bare()
+            .env("AGENTTIER_API_URL", &url)
+            .args(["sandbox", "list"])
+            .output()
+            .unwrap(),
+        &["list"],
+        NO_SECRET,
+    )
+    .code(8);
+    run.error_line(&["could not reach", &url, "AGENTTIER_API_URL"]);
+    // A malformed URL is a configuration error.
+    let run = Run::new(
+        fx.bare()
+            .env("AGENTTIER_API_URL", "localhost:8080")
+            .arg("whoami")
+            .output()
+            .unwrap(),
+        &["whoami"],
+        NO_SECRET,
+    )
+    .code(2);
+    run.error_line(&["http://"]);
+}
+
+#[test]
+fn whoami_in_both_modes() {
+    let fx = Fixture::new();
+    let text = fx.run(&["whoami"]).ok();
+    assert!(text.stdout.ends_with(" (admin)\n"), "{}", text.stdout);
+    let json = fx.json(&["whoami"]);
+    assert_eq!(json["is_admin"], true);
+}
+
+#[test]
+fn sandbox_lifecycle_in_both_modes() {
+    let fx = Fixture::new();
+    // create without --wait, text
+    let run = fx
+        .run(&["sandbox", "create", "alpha", "--template", "general-coding"])
+        .ok();
+    assert!(run.stdout.starts_with("created alpha (status: "), "{}", run.stdout);
+    // wait, text and JSON
+    assert_eq!(
+        fx.run(&["sandbox", "wait", "alpha", "--timeout", "30"]).ok().stdout,
+        "alpha is running\n"
+    );
+    assert_eq!(fx.json(&["sandbox", "wait", "alpha"])["status"], "Running");
+    // create --wait with every option, JSON
+    let created = fx.json(&[
+        "sandbox",
+        "create",
+        "beta",
+        "--template",
+        "general-coding",
+        "--namespace",
+        "default",
+        "--timeout",
+        "8h",
+        "--idle-timeout",
+        "30m",
+        "--storage-size",
+        "1Gi",
+        "--wait",
+        "--wait-timeout",
+        "1m",
+    ]);
+    assert_eq!(created["sandbox_id"], "beta");
+    assert_eq!(created["status"], "Running");
+    assert_eq!(created["namespace"], "default");
+    assert_eq!(created["template_ref"], "general-coding");
+
+    // list, text and JSON (and the filters)
+    let table = fx.run(&["sandbox", "list"]).ok().stdout;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "NAME", "STATUS", "TEMPLATE", "NAMESPACE"]);
+    assert!(table.contains("alpha") && table.contains("beta"), "{table}");
+    assert!(!table.contains('\x1b'), "no colour when stdout is not a terminal");
+    let list = fx.json(&["sandbox", "list"]);
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sandbox_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"alpha") && ids.contains(&"beta"), "{ids:?}");
+    assert!(list[0].get("created_at").is_some() && list[0].get("pod_name").is_some());
+    assert_eq!(
+        fx.json(&["sandbox", "ls", "--status", "Running", "--namespace", "default"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        fx.json(&["sandbox", "list", "--namespace", "elsewhere"]),
+        Value::Array(vec![])
+    );
+    assert!(
+        fx.run(&["sandbox", "list", "--namespace", "elsewhere"])
+            .ok()
+            .stdout
+            .contains("(no results)")
+    );
+
+    // get, text and JSON
+    let get = fx.run(&["sandbox", "get", "alpha"]).ok().stdout;
+    assert!(
+        get.contains("id:") && get.contains("alpha") && get.contains("Running"),
+        "{get}"
+    );
+    assert_eq!(fx.json(&["sandbox", "get", "alpha"])["name"], "alpha");
+
+    // stop / resume / delete, text and JSON
+    assert_eq!(fx.run(&["sandbox", "stop", "alpha"]).ok().stdout, "stopped alpha\n");
+    wait_for_phase(&fx, "alpha", "Stopped");
+    let resumed = fx.json(&["sandbox", "resume", "alpha"]);
+    assert_eq!(resumed["action"], "resumed");
+    assert_eq!(resumed["sandbox_id"], "alpha");
+    fx.run(&["sandbox", "wait", "alpha"]).ok();
+    let stopped = fx.json(&["sandbox", "stop", "beta"]);
+    assert_eq!(stopped["action"], "stopped");
+    wait_for_phase(&fx, "beta", "Stopped");
+    assert_eq!(fx.run(&["sandbox", "resume", "beta"]).ok().stdout, "resumed beta\n");
+    assert_eq!(fx.run(&["sandbox", "delete", "alpha"]).ok().stdout, "deleted alpha\n");
+    assert_eq!(fx.json(&["sandbox", "rm", "beta"])["action"], "deleted");
+    fx.run(&["sandbox", "get", "alpha"]).code(5);
+}
+
+fn wait_for_phase(fx: &Fixture, id: &str, phase: &str) {
+    for _ in 0..100 {
+        if fx.json(&["sandbox", "get", id])["status"] == phase {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{id} never reached {phase}");
+}
+
+#[test]
+fn not_found_and_conflict_exit_codes() {
+    let fx = Fixture::new();
+    for args in [
+        &["sandbox", "get", "nope"][..],
+        &["sandbox", "stop", "nope"],
+        &["sandbox", "delete", "nope"],
+        &["sandbox", "wait", "nope"],
+        &["sandbox", "exec", "nope", "--", "true"],
+        &["sandbox", "ports", "list", "nope"],
+    ] {
+        fx.run(args)
+            .code(5)
+            .error_line(&["sandbox \"nope\" not found", "agenttier sandbox list"]);
+    }
+    fx.run(&["template", "get", "nope"])
+        .code(5)
+        .error_line(&["template \"nope\" not found", "agenttier template list"]);
+
+    fx.sandbox("gamma");
+    fx.run(&["sandbox", "create", "gamma", "--template", "general-coding"])
+        .code(6)
+        .error_line(&["already exists"]);
+    fx.run(&["sandbox", "resume", "gamma"])
+        .code(6)
+        .error_line(&["conflict"]);
+    // A stopped sandbox never becomes Running by itself: the wait times out (7).
+    fx.run(&["sandbox", "stop", "gamma"]).ok();
+    wait_for_phase(&fx, "gamma", "Stopped");
+    fx.run(&["sandbox", "wait", "gamma", "--timeout", "1"])
+        .code(7)
+        .error_line(&["did not become Running", "Stopped"]);
+}
+
+#[test]
+fn exec_prints_output_and_exits_with_the_remote_code() {
+    let fx = Fixture::new();
+    fx.sandbox("ex");
+    let run = fx
+        .run(&["sandbox", "exec", "ex", "--", "echo", "hello world", "it's"])
+        .ok();
+    assert_eq!(run.stdout, "hello world it's\n");
+    let run = fx
+        .run(&[
+            "sandbox",
+            "exec",
+            "ex",
+            "--",
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ])
+        .code(3);
+    assert_eq!(run.stdout, "out\n");
+    assert_eq!(run.stderr, "err\n");
+    // No `--`: the command's own flags stay the command's.
+    let run = fx.run(&["sandbox", "exec", "ex", "printf", "%s-%s", "-n", "x"]).ok();
+    assert_eq!(run.stdout, "-n-x");
+
+    let run = fx
+        .run(&[
+            "sandbox",
+            "exec",
+            "ex",
+            "--timeout",
+            "10",
+            "-o",
+            "json",
+            "--",
+            "sh",
+            "-c",
+            "printf hi; exit 42",
+        ])
+        .code(42);
+    let json = run.json();
+    assert_eq!(json["stdout"], "hi");
+    assert_eq!(json["stderr"], "");
+    assert_eq!(json["exit_code"], 42);
+}
+
+#[test]
+fn ports_in_both_modes() {
+    let fx = Fixture::new();
+    fx.sandbox("web");
+    let run = fx.run(&["sandbox", "ports", "forward", "web", "--port", "8080"]).ok();
+    assert!(run.stdout.starts_with("forwarded port 8080 → "), "{}", run.stdout);
+    let tcp = fx.json(&[
+        "sandbox",
+        "ports",
+        "forward",
+        "web",
+        "--port",
+        "5432",
+        "--protocol",
+        "tcp",
+    ]);
+    assert_eq!(tcp["port"], 5432);
+    assert_eq!(tcp["protocol"], "tcp");
+
+    let table = fx.run(&["sandbox", "ports", "list", "web"]).ok().stdout;
+    assert!(
+        table.starts_with("PORT") && table.contains("8080") && table.contains("5432"),
+        "{table}"
+    );
+    let list = fx.json(&["sandbox", "ports", "list", "web"]);
+    let ports: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["port"].as_i64().unwrap())
+        .collect();
+    assert!(ports.contains(&8080) && ports.contains(&5432), "{list}");
+    assert!(list[0].get("preview_url").is_some());
+
+    let run = fx.run(&["sandbox", "ports", "remove", "web", "--port", "8080"]).ok();
+    assert_eq!(run.stdout, "removed forward for port 8080\n");
+    let removed = fx.json(&["sandbox", "ports", "remove", "web", "--port", "5432"]);
+    assert_eq!(removed["port"], 5432);
+    assert_eq!(fx.json(&["sandbox", "ports", "list", "web"]), Value::Array(vec![]));
+}
+
+#[test]
+fn templates_in_both_modes() {
+    let fx = Fixture::new();
+    let table = fx.run(&["template", "list"]).ok().stdout;
+    assert!(table.starts_with("NAME") && table.contains("general-coding") && table.contains("agent-python"));
+    let list = fx.json(&["template", "list"]);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"general-coding"), "{names:?}");
+    // `template get` prints JSON in both modes, as the Python CLI does.
+    let text: Value = serde_json::from_str(&fx.run(&["template", "get", "agent-python"]).ok().stdout).unwrap();
+    assert_eq!(text, fx.json(&["template", "get", "agent-python"]));
+    assert_eq!(text["spec"]["mode"], "agent");
+}
+
+#[test]
+fn flags_override_the_environment() {
+    let fx = Fixture::new();
+    // --api-url on the command line wins over a wrong AGENTTIER_API_URL.
+    let out = fx
+        .cmd()
+        .env("AGENTTIER_API_URL", "http://127.0.0.1:9")
+        .args(["whoami", "--api-url", fx.router.url()])
+        .output()
+        .unwrap();
+    Run::new(out, &["whoami --api-url"], fx.router.admin_key()).ok();
+}
+
+fn assert_mode_600(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+}
