@@ -17,7 +17,8 @@ Exit codes:
   7    timeout (no answer in time, or the sandbox did not become Running in time)
   8    the Router could not be reached
   130  interrupted (Ctrl-C)
-  `sandbox exec` exits with the remote command's exit code once the command ran.
+  `sandbox exec` and `invoke` exit with the remote exit code once the command ran
+  (outside 0..=255, e.g. -1 for canceled, it becomes 1).
 
 Configuration: flags, then AGENTTIER_API_URL / AGENTTIER_API_KEY / AGENTTIER_TOKEN, then the file
 written by `agenttier login` (~/.config/agenttier/config.json, or $AGENTTIER_CONFIG).";
@@ -87,6 +88,10 @@ pub enum Command {
     /// Manage sandbox templates
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Configure an agent-mode sandbox: upload files, run the install command, set the entrypoint
+    Configure(ConfigureArgs),
+    /// Invoke an agent-mode sandbox, stream its output and exit with the agent's exit code
+    Invoke(InvokeArgs),
     /// Print a shell completion script (e.g. `agenttier completions bash > /etc/bash_completion.d/agenttier`)
     Completions {
         /// The shell to generate completions for
@@ -193,6 +198,41 @@ pub struct ExecArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<String>,
+}
+
+/// `agenttier configure`
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    /// Sandbox id
+    pub sandbox_id: String,
+    /// Upload a local file: REMOTE=LOCAL (repeatable), e.g. /workspace/agent.py=./agent.py
+    #[arg(long = "file", value_name = "REMOTE=LOCAL")]
+    pub files: Vec<String>,
+    /// Install command, split like a shell would (e.g. "pip install -r requirements.txt")
+    #[arg(long, value_name = "COMMAND")]
+    pub install: Option<String>,
+    /// Entrypoint command, split like a shell would (e.g. "python /workspace/agent.py")
+    #[arg(long, value_name = "COMMAND")]
+    pub entrypoint: Option<String>,
+}
+
+/// `agenttier invoke`
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// Sandbox id
+    pub sandbox_id: String,
+    /// Prompt, passed to the entrypoint as the `prompt` query parameter
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Body for the entrypoint's stdin: inline text, @FILE, or - for this command's stdin
+    #[arg(long, value_name = "TEXT|@FILE|-")]
+    pub input: Option<String>,
+    /// Server-side limit of this invocation, as a Go duration (default: the template's)
+    #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Cancel the running invocation with this id instead of starting one
+    #[arg(long, value_name = "INVOKE_ID", conflicts_with_all = ["prompt", "input", "timeout"])]
+    pub cancel: Option<String>,
 }
 
 /// `agenttier sandbox ports ...`

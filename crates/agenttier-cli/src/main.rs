@@ -9,6 +9,7 @@
 //! agenttier sandbox list | get | create | stop | resume | delete | exec | wait
 //! agenttier sandbox ports list | forward | remove
 //! agenttier template list | get
+//! agenttier configure | invoke          (agent-mode sandboxes)
 //! ```
 //!
 //! # Configuration
@@ -41,8 +42,9 @@
 //! | 8 | the Router could not be reached (connection refused, DNS, TLS ...) |
 //! | 130 | interrupted (Ctrl-C) |
 //!
-//! `sandbox exec` exits with the remote command's exit code once the command ran (codes outside
-//! 0..=255 become 1); the codes above apply when it could not be run.
+//! `sandbox exec` and `invoke` exit with the remote command's (the agent's) exit code once it ran
+//! (codes outside 0..=255, such as -1 for a canceled or timed-out invocation, become 1); the codes
+//! above apply when it could not be run. `configure` exits 1 when the install command fails.
 
 mod cli;
 mod commands;

@@ -1,6 +1,7 @@
 //! Running a parsed command line: resolve the endpoint, build the client, dispatch.
 
 mod account;
+mod agent;
 mod completions;
 mod ports;
 mod sandbox;
@@ -77,6 +78,8 @@ fn dispatch(command: Command, client: &Client, out: &mut Out) -> CmdResult {
         Command::Whoami => account::whoami(client, out),
         Command::Sandbox(cmd) => sandbox::run(cmd, client, out),
         Command::Template(cmd) => template::run(cmd, client, out),
+        Command::Configure(args) => agent::configure(client, out, args),
+        Command::Invoke(args) => agent::invoke(client, out, args),
         Command::Version | Command::Login | Command::Completions { .. } => unreachable!("handled before"),
     }
 }
@@ -100,6 +103,8 @@ fn subject(command: &Command) -> Option<String> {
             ) => sandbox(sandbox_id),
         },
         Command::Template(TemplateCommand::Get { name }) => Some(format!("template {name:?}")),
+        Command::Configure(args) => sandbox(&args.sandbox_id),
+        Command::Invoke(args) => sandbox(&args.sandbox_id),
         _ => None,
     }
 }
