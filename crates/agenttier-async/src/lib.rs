@@ -24,6 +24,19 @@ use maybe_async::must_be_async as maybe;
 mod client;
 mod transport;
 
+#[cfg(feature = "kruise")]
+mod kruise_io;
+
+/// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources (feature `kruise`):
+/// [`KruiseClient`](kruise::KruiseClient), its per-namespace handles, the models and errors.
+#[cfg(feature = "kruise")]
+pub mod kruise {
+    pub use crate::client::kruise::{
+        KruiseClient, KruiseClientBuilder, Resources, SandboxClient, SandboxSetClient, WatchStream,
+    };
+    pub use agenttier_core::kruise::*;
+}
+
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 

@@ -82,6 +82,46 @@ impl SseStream {
     }
 }
 
+#[cfg(feature = "kruise")]
+/// What opening a byte stream gave: the stream, or a plain answer (an error status).
+pub(crate) enum OpenedChunks {
+    Stream(Box<ChunkStream>),
+    Answer(RawResponse),
+}
+
+#[cfg(feature = "kruise")]
+/// A response body read chunk by chunk, with the idle timeout per read.
+pub(crate) struct ChunkStream {
+    body: ByteStream,
+    request: Request,
+    limits: Limits,
+}
+
+#[cfg(feature = "kruise")]
+impl fmt::Debug for ChunkStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkStream").field("path", &self.request.path).finish()
+    }
+}
+
+#[cfg(feature = "kruise")]
+impl ChunkStream {
+    /// The next bytes; `None` once the body has ended.
+    pub(crate) async fn next_chunk(&mut self) -> Option<Result<Vec<u8>>> {
+        match self.body.next().await? {
+            Ok(chunk) => Some(Ok(chunk.to_vec())),
+            Err(e) => {
+                let failure = if e.is_timeout() {
+                    Failure::Timeout(TimeoutKind::Idle)
+                } else {
+                    reqwest_failure(e)
+                };
+                Some(Err(failure_to_error(&self.request, failure, 1, self.limits)))
+            }
+        }
+    }
+}
+
 /// Sends requests with reqwest and sleeps with tokio.
 pub(crate) struct Transport {
     http: reqwest::Client,
@@ -120,7 +160,17 @@ impl Transport {
             if certs.is_empty() {
                 return Err(Error::config("root certificate PEM holds no CERTIFICATE block"));
             }
-            builder = builder.tls_certs_merge(certs);
+            builder = if config.only_listed_roots {
+                builder.tls_certs_only(certs)
+            } else {
+                builder.tls_certs_merge(certs)
+            };
+        }
+        if let Some(identity) = &config.client_identity {
+            builder = builder.identity(client_identity(identity)?);
+        }
+        if config.danger_accept_invalid_certs {
+            builder = builder.tls_danger_accept_invalid_certs(true);
         }
         let http = builder
             .build()
@@ -172,6 +222,20 @@ impl Transport {
         }
     }
 
+    /// Opens a raw byte stream (a Kubernetes watch); an error status is read whole.
+    #[cfg(feature = "kruise")]
+    pub(crate) async fn open_chunks(&self, req: &Request) -> std::result::Result<OpenedChunks, Failure> {
+        let response = self.start(req).await?;
+        if response.status().as_u16() >= 300 {
+            return self.read_whole(response).await.map(OpenedChunks::Answer);
+        }
+        Ok(OpenedChunks::Stream(Box::new(ChunkStream {
+            body: Box::pin(response.bytes_stream()),
+            request: Request::new(req.method.clone(), req.path.clone()),
+            limits: self.timeout_for(req),
+        })))
+    }
+
     async fn read_whole(&self, response: reqwest::Response) -> std::result::Result<RawResponse, Failure> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -200,10 +264,42 @@ impl Transport {
         if let Some((name, value)) = self.config.auth.header().map_err(|e| Failure::Invalid(e.to_string()))? {
             builder = builder.header(name, value);
         }
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(cap) = req.timeout.filter(|_| req.is_streaming()) {
+            builder = builder.timeout(cap);
+        }
         if !matches!(req.body, Body::Empty) {
             builder = builder.body(req.body_bytes().to_vec());
         }
         builder.send().await.map_err(reqwest_failure)
+    }
+}
+
+fn client_identity(identity: &agenttier_core::ClientIdentity) -> Result<reqwest::Identity> {
+    #[cfg(feature = "rustls")]
+    {
+        let mut pem = identity.certificate_pem.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(&identity.private_key_pem);
+        reqwest::Identity::from_pem(&pem)
+            .map_err(|e| Error::config(format!("invalid client certificate or key PEM: {e}")))
+    }
+    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+    {
+        reqwest::Identity::from_pkcs8_pem(&identity.certificate_pem, &identity.private_key_pem).map_err(|e| {
+            Error::config(format!(
+                "invalid client certificate or key PEM (native-tls needs a PKCS#8 key): {e}"
+            ))
+        })
+    }
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    {
+        let _ = identity;
+        Err(Error::config(
+            "client certificates need the rustls or native-tls feature",
+        ))
     }
 }
 

@@ -70,6 +70,49 @@ impl SseStream {
     }
 }
 
+#[cfg(feature = "kruise")]
+/// What opening a byte stream gave: the stream, or a plain answer (an error status).
+pub(crate) enum OpenedChunks {
+    Stream(Box<ChunkStream>),
+    Answer(RawResponse),
+}
+
+#[cfg(feature = "kruise")]
+/// A response body read chunk by chunk, with the idle timeout per read.
+pub(crate) struct ChunkStream {
+    reader: ureq::BodyReader<'static>,
+    buf: Vec<u8>,
+    request: Request,
+    limits: Limits,
+}
+
+#[cfg(feature = "kruise")]
+impl fmt::Debug for ChunkStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkStream").field("path", &self.request.path).finish()
+    }
+}
+
+#[cfg(feature = "kruise")]
+impl ChunkStream {
+    /// The next bytes; `None` once the body has ended.
+    pub(crate) fn next_chunk(&mut self) -> Option<Result<Vec<u8>>> {
+        loop {
+            return match self.reader.read(&mut self.buf) {
+                Ok(0) => None,
+                Ok(n) => Some(Ok(self.buf[..n].to_vec())),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => Some(Err(failure_to_error(
+                    &self.request,
+                    io_failure(e, "reading the response stream"),
+                    1,
+                    self.limits,
+                ))),
+            };
+        }
+    }
+}
+
 /// Sends requests with ureq and sleeps with the thread.
 pub(crate) struct Transport {
     agent: Agent,
@@ -143,6 +186,21 @@ impl Transport {
         })))
     }
 
+    /// Opens a raw byte stream (a Kubernetes watch); an error status is read whole.
+    #[cfg(feature = "kruise")]
+    pub(crate) fn open_chunks(&self, req: &Request) -> std::result::Result<OpenedChunks, Failure> {
+        let response = self.start(req)?;
+        if response.status().as_u16() >= 300 {
+            return self.read_whole(response).map(OpenedChunks::Answer);
+        }
+        Ok(OpenedChunks::Stream(Box::new(ChunkStream {
+            reader: response.into_body().into_reader(),
+            buf: vec![0; 64 * 1024],
+            request: Request::new(req.method.clone(), req.path.clone()),
+            limits: self.timeout_for(req),
+        })))
+    }
+
     fn read_whole(&self, response: http::Response<ureq::Body>) -> std::result::Result<RawResponse, Failure> {
         let (parts, body) = response.into_parts();
         let limit = self.config.max_response_bytes;
@@ -173,8 +231,11 @@ impl Transport {
         if let Some((name, value)) = self.config.auth.header().map_err(|e| Failure::Invalid(e.to_string()))? {
             builder = builder.header(name, value);
         }
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
         let (timeout_global, timeout_per_read) = if req.is_streaming() {
-            (None, Some(self.config.stream_idle_timeout))
+            (req.timeout, Some(self.config.stream_idle_timeout))
         } else {
             (Some(req.timeout.unwrap_or(self.config.timeout)), None)
         };
@@ -232,7 +293,29 @@ fn tls_config(config: &ClientConfig) -> Result<ureq::tls::TlsConfig> {
                 return Err(Error::config("root certificate PEM holds no CERTIFICATE block"));
             }
         }
+        if config.only_listed_roots {
+            roots.drain(..webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
+        }
         builder = builder.root_certs(ureq::tls::RootCerts::new_with_certs(&roots));
+    }
+    if let Some(identity) = &config.client_identity {
+        let chain = ureq::tls::parse_pem(&identity.certificate_pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::config(format!("invalid client certificate PEM: {e}")))?;
+        if chain.is_empty() {
+            return Err(Error::config("client certificate PEM holds no CERTIFICATE block"));
+        }
+        let key = ureq::tls::PrivateKey::from_pem(&identity.private_key_pem)
+            .map_err(|e| Error::config(format!("invalid client key PEM: {e}")))?;
+        builder = builder.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
+    }
+    if config.danger_accept_invalid_certs {
+        builder = builder.disable_verification(true);
     }
     Ok(builder.build())
 }

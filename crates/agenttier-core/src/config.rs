@@ -31,6 +31,34 @@ pub struct ClientConfig {
     pub proxy: Option<String>,
     /// Largest unary response body accepted (default 64 MiB), so a runaway server cannot exhaust memory.
     pub max_response_bytes: usize,
+    /// Trust only [`root_certificates_pem`](Self::root_certificates_pem), not the built-in roots
+    /// (a Kubernetes cluster's own CA). Default `false`.
+    pub only_listed_roots: bool,
+    /// A client certificate for mutual TLS (a kubeconfig's `client-certificate` and `client-key`).
+    pub client_identity: Option<ClientIdentity>,
+    /// Skip verifying the server's certificate (a kubeconfig's `insecure-skip-tls-verify`).
+    /// Dangerous; default `false`.
+    pub danger_accept_invalid_certs: bool,
+}
+
+/// A client certificate chain and its private key, both PEM, for mutual TLS.
+///
+/// The key never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// The certificate chain, leaf first (PEM).
+    pub certificate_pem: Vec<u8>,
+    /// The private key: PKCS#8, RSA (PKCS#1) or EC (SEC1), PEM.
+    pub private_key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("certificate_pem", &format_args!("{} bytes", self.certificate_pem.len()))
+            .field("private_key_pem", &format_args!("[redacted]"))
+            .finish()
+    }
 }
 
 /// The default `User-Agent`.
@@ -52,6 +80,9 @@ impl ClientConfig {
             root_certificates_pem: Vec::new(),
             proxy: None,
             max_response_bytes: 64 * 1024 * 1024,
+            only_listed_roots: false,
+            client_identity: None,
+            danger_accept_invalid_certs: false,
         }
     }
 

@@ -147,6 +147,26 @@ pub enum Error {
         /// What was wrong and how to fix it.
         message: String,
     },
+    /// The Kubernetes API server refused a call (feature `kruise`): its `Status`, whole.
+    /// [`KubeStatus::kind`](crate::kruise::KubeStatus::kind) gives the class (not found,
+    /// validation with causes, permission denied, conflict, gone, timeout, other).
+    #[cfg(feature = "kruise")]
+    #[error("Kubernetes API error: {status}")]
+    Kubernetes {
+        /// The server's `Status`.
+        status: Box<crate::kruise::KubeStatus>,
+    },
+    /// A Kubernetes wait or watch deadline passed before the goal was reached (feature `kruise`).
+    #[cfg(feature = "kruise")]
+    #[error("{what} not reached within {after:?}; last seen: {last_seen}")]
+    WaitTimeout {
+        /// What was waited for, e.g. `Sandbox team-a/s1 condition Ready=True`.
+        what: String,
+        /// The deadline.
+        after: Duration,
+        /// A summary of the last state seen.
+        last_seen: String,
+    },
 }
 
 /// Which timeout fired.
@@ -236,6 +256,10 @@ impl Error {
 
     /// The HTTP status, for errors that come from a server answer.
     pub fn status(&self) -> Option<u16> {
+        #[cfg(feature = "kruise")]
+        if let Error::Kubernetes { status } = self {
+            return Some(status.code);
+        }
         self.api().map(|a| a.status)
     }
 

@@ -10,6 +10,8 @@ pub mod config;
 pub mod deprecation;
 pub mod duration;
 pub mod error;
+#[cfg(feature = "kruise")]
+pub mod kruise;
 pub mod models;
 pub mod request;
 pub mod response;
@@ -18,6 +20,6 @@ pub mod sse;
 pub mod timestamp;
 
 pub use auth::{Auth, Secret};
-pub use config::ClientConfig;
+pub use config::{ClientConfig, ClientIdentity};
 pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
 pub use retry::RetryPolicy;

@@ -68,6 +68,9 @@ pub enum Accept {
     EventStream,
     /// Raw bytes (downloads).
     Bytes,
+    /// A stream of JSON documents (a Kubernetes watch): never retried, idle timeout per read,
+    /// and [`Request::timeout`], when set, caps the whole stream.
+    JsonStream,
 }
 
 impl Accept {
@@ -77,17 +80,26 @@ impl Accept {
             Accept::Json => "application/json",
             Accept::EventStream => "text/event-stream",
             Accept::Bytes => "*/*",
+            Accept::JsonStream => "application/json",
         }
     }
 }
+
+/// The path prefix of Router calls.
+pub const API_PREFIX: &str = "/api/v1";
 
 /// One call to the Router, described.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// HTTP method.
     pub method: Method,
-    /// Path under `/api/v1`, starting with `/`, segments already encoded.
+    /// Path under [`Request::prefix`], starting with `/`, segments already encoded.
     pub path: String,
+    /// What goes between the base URL and the path: [`API_PREFIX`] for the Router, empty for
+    /// other APIs (the Kubernetes API server's paths are complete).
+    pub prefix: &'static str,
+    /// Extra headers (credentials other than the client's, impersonation), sent as given.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     /// Query parameters (not yet encoded).
     pub query: Vec<(String, String)>,
     /// Body.
@@ -104,6 +116,8 @@ impl Request {
         Request {
             method,
             path: path.into(),
+            prefix: API_PREFIX,
+            headers: Vec::new(),
             query: Vec::new(),
             body: Body::Empty,
             accept: Accept::Json,
@@ -129,6 +143,18 @@ impl Request {
     /// `DELETE path`.
     pub fn delete(path: impl Into<String>) -> Self {
         Self::new(Method::DELETE, path)
+    }
+
+    /// Replaces the path prefix ([`API_PREFIX`] by default).
+    pub fn prefix(mut self, prefix: &'static str) -> Self {
+        self.prefix = prefix;
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// Adds a query parameter.
@@ -174,7 +200,7 @@ impl Request {
 
     /// Whether the response is a stream (never retried, idle timeout only).
     pub fn is_streaming(&self) -> bool {
-        self.accept == Accept::EventStream
+        matches!(self.accept, Accept::EventStream | Accept::JsonStream)
     }
 
     /// The `Content-Type` of the body, if any.
@@ -202,7 +228,7 @@ impl Request {
     /// assert_eq!(r.url("http://127.0.0.1:8080"), "http://127.0.0.1:8080/api/v1/sandboxes?status=Running");
     /// ```
     pub fn url(&self, base: &str) -> String {
-        let mut url = format!("{base}/api/v1{}", self.path);
+        let mut url = format!("{base}{}{}", self.prefix, self.path);
         for (i, (k, v)) in self.query.iter().enumerate() {
             let sep = if i == 0 { '?' } else { '&' };
             let _ = write!(

@@ -34,6 +34,15 @@ pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolic
 #[cfg(feature = "async")]
 pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 
+/// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources in Kubernetes
+/// (feature `kruise`; the async client here, the blocking one in `blocking::kruise`).
+#[cfg(all(feature = "kruise", feature = "async"))]
+pub use agenttier_async::kruise;
+/// Models, requests and errors of the OpenKruise resources (feature `kruise`; enable `async` or
+/// `blocking` for a client).
+#[cfg(all(feature = "kruise", not(feature = "async")))]
+pub use agenttier_core::kruise;
+
 /// The blocking client: the same API as the async one, without `.await`.
 ///
 /// ```no_run
@@ -50,5 +59,7 @@ pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStre
 /// ```
 #[cfg(feature = "blocking")]
 pub mod blocking {
+    #[cfg(feature = "kruise")]
+    pub use agenttier_blocking::kruise;
     pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 }

@@ -9,6 +9,8 @@ mod agent;
 mod builder;
 mod exchange;
 mod handle;
+#[cfg(feature = "kruise")]
+pub mod kruise;
 mod sandbox;
 
 pub use agent::{Agent, InvokeStream};

@@ -1,0 +1,163 @@
+//! The watch stream: core's decoder and state machine over the flavour's byte stream.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use agenttier_core::kruise::status::KubeErrorKind;
+use agenttier_core::kruise::watch::Seen;
+use agenttier_core::kruise::{Resource, WatchDecoder, WatchEvent, WatchParams, WatchState, WatchStep};
+use agenttier_core::{Error, Result};
+
+use super::Resources;
+use crate::maybe;
+use crate::transport::ChunkStream;
+
+/// The events of a watch: an `Iterator` in the blocking client, a `Stream` in the async one.
+///
+/// Yields `Added`, `Modified` and `Deleted` (bookmarks and `410 Gone` are handled inside:
+/// it reconnects from the last seen `resourceVersion` and relists after 410). It ends (`None`)
+/// at the watch's timeout; an `Err` item (a refused reconnect, a server error) is the last one.
+/// Dropping it closes the connection.
+pub struct WatchStream<K: Resource> {
+    pub(crate) inner: crate::kruise_io::Driven<K>,
+}
+
+impl<K: Resource> WatchStream<K> {
+    pub(crate) fn new(watcher: Watcher<K>) -> Self {
+        WatchStream {
+            inner: crate::kruise_io::drive(watcher),
+        }
+    }
+}
+
+impl<K: Resource> fmt::Debug for WatchStream<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchStream")
+            .field("kind", &K::KIND)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The driver behind a [`WatchStream`].
+pub(crate) struct Watcher<K: Resource> {
+    resources: Resources<K>,
+    state: WatchState<K>,
+    conn: Option<(ChunkStream, WatchDecoder<K>)>,
+    pending: VecDeque<Result<WatchEvent<K>>>,
+    ended: bool,
+    idle_reconnects: u32,
+    saw_bytes: bool,
+}
+
+impl<K: Resource> Watcher<K> {
+    pub(crate) fn new(resources: Resources<K>, params: WatchParams) -> Self {
+        let state = WatchState::new(
+            resources.namespace().map(str::to_owned),
+            params,
+            Instant::now(),
+            resources.client().read_timeout(),
+        );
+        Watcher {
+            resources,
+            state,
+            conn: None,
+            pending: VecDeque::new(),
+            ended: false,
+            idle_reconnects: 0,
+            saw_bytes: false,
+        }
+    }
+
+    fn fail(&mut self, err: Error) {
+        self.ended = true;
+        self.conn = None;
+        self.pending.push_back(Err(err));
+    }
+
+    fn take(&mut self, decoded: Result<WatchEvent<K>>) {
+        match decoded.and_then(|event| self.state.on_event(event)) {
+            Ok(Seen::Event(event)) => self.pending.push_back(Ok(event)),
+            Ok(Seen::Restart) => self.conn = None,
+            Ok(_) => {}
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// A connection ended (cleanly, cut or idle): the next step reconnects.
+    fn disconnected(&mut self) {
+        if self.saw_bytes {
+            self.idle_reconnects = 0;
+        } else {
+            self.idle_reconnects += 1;
+        }
+        self.saw_bytes = false;
+        self.conn = None;
+    }
+}
+
+#[maybe]
+impl<K: Resource> Watcher<K> {
+    /// The next event, `None` at the deadline (or after an error item).
+    pub(crate) async fn next_event(&mut self) -> Option<Result<WatchEvent<K>>> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
+            }
+            if self.ended {
+                return None;
+            }
+            if let Some((stream, _)) = self.conn.as_mut() {
+                let chunk = stream.next_chunk().await;
+                match chunk {
+                    Some(Ok(bytes)) => {
+                        self.saw_bytes = true;
+                        let decoded = match self.conn.as_mut() {
+                            Some((_, decoder)) => decoder.push(&bytes),
+                            None => Vec::new(),
+                        };
+                        for item in decoded {
+                            if self.conn.is_none() || self.ended {
+                                break;
+                            }
+                            self.take(item);
+                        }
+                    }
+                    // Ended, cut or quiet past the read timeout: reconnect from the last version
+                    // (a partial event left by a cut is dropped; its change arrives again).
+                    Some(Err(_)) | None => self.disconnected(),
+                }
+                continue;
+            }
+            if self.idle_reconnects > 0 {
+                // A server that closes watches at once must not make us spin.
+                let pause = Duration::from_millis(100 * (1u64 << self.idle_reconnects.min(6)));
+                let pause = self.state.remaining(Instant::now()).map_or(pause, |r| r.min(pause));
+                self.resources.client().pause(pause).await;
+            }
+            let step = self.state.next_step(Instant::now());
+            match step {
+                Ok(WatchStep::List(params)) => {
+                    let listed = self.resources.list_all(&params).await;
+                    match listed {
+                        Ok(list) => {
+                            let events = self.state.on_list(list);
+                            self.pending.extend(events.into_iter().map(Ok));
+                        }
+                        Err(e) => self.fail(e),
+                    }
+                }
+                Ok(WatchStep::Watch(req)) => {
+                    let opened = self.resources.client().open_stream(req).await;
+                    match opened {
+                        Ok(stream) => self.conn = Some((stream, WatchDecoder::new())),
+                        Err(e) if e.kube_kind() == Some(KubeErrorKind::Gone) => self.state.on_gone(),
+                        Err(e) => self.fail(e),
+                    }
+                }
+                Ok(_) => self.ended = true,
+                Err(e) => self.fail(e),
+            }
+        }
+    }
+}
