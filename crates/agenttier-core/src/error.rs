@@ -147,6 +147,14 @@ pub enum Error {
         /// What was wrong and how to fix it.
         message: String,
     },
+    /// A local file, reader or writer failed during a transfer (the server may be fine).
+    #[error("{context}: {source}")]
+    LocalIo {
+        /// What was being done, e.g. `reading /tmp/a.bin`.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// The Kubernetes API server refused a call (feature `kruise`): its `Status`, whole.
     /// [`KubeStatus::kind`](crate::kruise::KubeStatus::kind) gives the class (not found,
     /// validation with causes, permission denied, conflict, gone, timeout, other).
@@ -288,6 +296,14 @@ impl Error {
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config {
             message: message.into(),
+        }
+    }
+
+    /// Shorthand for an [`Error::LocalIo`].
+    pub fn local_io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::LocalIo {
+            context: context.into(),
+            source,
         }
     }
 

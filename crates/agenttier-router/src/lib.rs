@@ -74,6 +74,7 @@
 mod auth;
 mod errors;
 mod exec;
+mod files;
 mod gotime;
 mod governance;
 pub mod keys;

@@ -6,6 +6,7 @@ mod router {
     mod api;
     pub mod common;
     mod exec;
+    mod files;
     mod governance;
     mod isolation;
     mod lifecycle;

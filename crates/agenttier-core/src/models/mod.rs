@@ -7,6 +7,7 @@
 
 mod agent;
 mod exec;
+mod files;
 mod policy;
 mod port;
 mod sandbox;
@@ -18,6 +19,7 @@ pub use agent::{
     InvokeExit, InvokeResult, LogStream, fold_configure,
 };
 pub use exec::{CommandResult, Exec};
+pub use files::{FileEntry, MAX_FILE_BYTES, MAX_PATH_BYTES, RemotePath, WORKSPACE, WriteResult, check_file_size};
 pub use policy::Violation;
 pub use port::{ForwardPortRequest, ForwardedPort};
 pub use sandbox::{

@@ -38,6 +38,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/sandboxes/{id}/preview/{port}", any(ports::preview))
         .route("/api/v1/sandboxes/{id}/preview/{port}/", any(ports::preview))
         .route("/api/v1/sandboxes/{id}/preview/{port}/{*rest}", any(ports::preview))
+        .route("/api/v1/sandboxes/{id}/files/", get(crate::files::list))
+        .route(
+            "/api/v1/sandboxes/{id}/files/{*path}",
+            get(crate::files::download).put(crate::files::upload),
+        )
+        .route("/api/v1/sandboxes/{id}/archive", get(crate::files::archive))
         .route_layer(middleware::from_fn_with_state(
             state.auth.clone(),
             crate::auth::require_auth,

@@ -1,0 +1,61 @@
+//! Files of a sandbox (wire spec §5, local behaviour §16): list a directory, download and upload
+//! one file, stream a zip of a directory. Everything is confined to the sandbox's `/workspace`
+//! ([`paths`]), the 32 MiB per-file limit holds exactly in both directions, and bodies are
+//! streamed: no file or archive is ever held in memory whole.
+
+mod archive;
+mod download;
+mod list;
+mod paths;
+mod upload;
+
+pub(crate) use archive::archive;
+pub(crate) use download::download;
+pub(crate) use list::list;
+pub(crate) use upload::upload;
+
+use std::path::PathBuf;
+
+use crate::auth::Identity;
+use crate::errors::ApiError;
+use crate::sandbox::record::Phase;
+use crate::state::AppState;
+
+/// Largest file served or accepted: 32 MiB.
+pub(crate) const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Size of the chunks files are read and streamed in.
+const CHUNK: usize = 64 * 1024;
+
+/// The workspace directory of a sandbox the caller owns and that is Running (404 / 409 otherwise,
+/// in the Router's order).
+fn workspace(st: &AppState, id: &str, who: &Identity) -> Result<PathBuf, ApiError> {
+    st.sandboxes.view(id, who, |e| {
+        if e.rec.phase == Phase::Running {
+            Ok(())
+        } else {
+            Err(ApiError::not_running())
+        }
+    })?;
+    Ok(st.sandboxes.workspace_dir(id))
+}
+
+/// A `Content-Disposition` file name: the characters `[A-Za-z0-9._-]` of `name`, or `fallback`.
+fn safe_file_name(name: &str, fallback: &str) -> String {
+    let kept: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .collect();
+    if kept.is_empty() || kept == "." || kept == ".." {
+        fallback.to_owned()
+    } else {
+        kept
+    }
+}
+
+/// Runs blocking filesystem work off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("file task failed: {e}")))?
+}
