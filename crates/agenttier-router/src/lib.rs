@@ -71,6 +71,7 @@
 //! [`LocalRouter::shutdown`]) kills every sandbox process and keeps the phases, with the same
 //! effect on the next start.
 
+mod agent;
 mod auth;
 mod errors;
 mod exec;

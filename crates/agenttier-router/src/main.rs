@@ -157,6 +157,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         isolation: args.isolation,
         start_delay: args.start_delay,
         mint_admin_key: false,
+        ..RouterOptions::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

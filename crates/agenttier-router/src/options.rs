@@ -44,6 +44,10 @@ pub struct RouterOptions {
     /// Mint an admin API key at start (see [`crate::Server::admin_key`]). The library default is
     /// `true`; the `serve` command turns it off.
     pub mint_admin_key: bool,
+    /// Soft time limit of an agent configure's install command (default 15 min, as the Router).
+    pub install_timeout: Duration,
+    /// Silence after which an invoke stream carries a `: keepalive` comment (default 15 s).
+    pub invoke_keepalive: Duration,
 }
 
 impl Default for RouterOptions {
@@ -58,6 +62,8 @@ impl Default for RouterOptions {
             isolation: IsolationMode::Auto,
             start_delay: Duration::from_millis(100),
             mint_admin_key: true,
+            install_timeout: Duration::from_secs(15 * 60),
+            invoke_keepalive: Duration::from_secs(15),
         }
     }
 }

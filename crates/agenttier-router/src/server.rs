@@ -79,6 +79,7 @@ impl Server {
             auth: Arc::new(Auth::new(opts.dev_auth, store.clone())),
             templates,
             governance,
+            agents: Arc::new(crate::agent::Agents::new(opts.install_timeout, opts.invoke_keepalive)),
             proxy_client: Client::builder(TokioExecutor::new()).build_http(),
         };
         tracing::info!(

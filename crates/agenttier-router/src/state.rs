@@ -18,6 +18,8 @@ pub(crate) struct AppState {
     pub auth: Arc<Auth>,
     pub templates: Arc<Templates>,
     pub governance: Arc<Governance>,
+    /// Agent mode: in-flight invokes and their limits.
+    pub agents: Arc<crate::agent::Agents>,
     /// HTTP client for the preview proxy.
     pub proxy_client: Client<HttpConnector, Body>,
 }

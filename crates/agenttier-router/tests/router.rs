@@ -3,6 +3,7 @@
 //! One test binary (CI has 2 cores); each test starts its own in-process router.
 
 mod router {
+    mod agent;
     mod api;
     pub mod common;
     mod exec;

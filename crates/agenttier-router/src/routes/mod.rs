@@ -30,6 +30,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/sandboxes/{id}/stop", post(sandboxes::stop))
         .route("/api/v1/sandboxes/{id}/resume", post(sandboxes::resume))
         .route("/api/v1/sandboxes/{id}/exec", post(sandboxes::exec))
+        .route("/api/v1/sandboxes/{id}/configure", post(crate::agent::configure))
+        .route(
+            "/api/v1/sandboxes/{id}/configure/install-log",
+            get(crate::agent::install_log),
+        )
+        .route("/api/v1/sandboxes/{id}/invoke", post(crate::agent::invoke))
+        .route("/api/v1/sandboxes/{id}/invoke/cancel", post(crate::agent::cancel))
         .route("/api/v1/sandboxes/{id}/ports", get(ports::list).post(ports::forward))
         .route(
             "/api/v1/sandboxes/{id}/ports/{port}",

@@ -390,6 +390,17 @@ impl Sandboxes {
     /// Starts `command` with `/bin/sh -c` in a Running sandbox (404 / 409 otherwise). The
     /// caller must pass the result's pgid to [`Sandboxes::finish_command`] when done.
     pub(crate) fn spawn_shell(&self, id: &str, who: &Identity, command: &str) -> Result<Spawned, ApiError> {
+        self.spawn_shell_with(id, who, command, std::process::Stdio::null())
+    }
+
+    /// [`Sandboxes::spawn_shell`] with the given stdin (e.g. piped, for agent invokes).
+    pub(crate) fn spawn_shell_with(
+        &self,
+        id: &str,
+        who: &Identity,
+        command: &str,
+        stdin: std::process::Stdio,
+    ) -> Result<Spawned, ApiError> {
         let mut map = self.write();
         let e = match map.get_mut(id) {
             Some(e) if who.can_access(&e.rec.owner.sub) => e,
@@ -400,6 +411,7 @@ impl Sandboxes {
         }
         let dir = self.workspace_dir(id);
         let mut cmd = shell_command(e.holder.as_ref(), &dir, id, command);
+        cmd.stdin(stdin);
         let child = cmd
             .spawn()
             .map_err(|err| ApiError::internal(format!("exec failed: {err}")))?;

@@ -1,0 +1,494 @@
+//! `POST /api/v1/sandboxes/{id}/configure` (wire spec §9.2) and
+//! `GET /api/v1/sandboxes/{id}/configure/install-log` (§9.3).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::run::{self, Ended, Out, Tail, Watch};
+use super::workspace::{self, PathError};
+use super::{AgentConfigure, EXTRA_KEY, command_line, require_agent_mode, require_running, sse};
+use crate::auth::Identity;
+use crate::errors::ApiError;
+use crate::respond::go_json;
+use crate::state::AppState;
+use crate::validate::decode_body;
+
+/// Largest file, counted as `len(content) + len(contentBase64)`.
+const FILE_LIMIT: usize = 32 << 20;
+/// Largest sum of file sizes in one request.
+const TOTAL_LIMIT: usize = 4 * FILE_LIMIT;
+/// Most files in one request.
+const MAX_FILES: usize = 200;
+/// Largest configure body read (files plus JSON escaping overhead); beyond → 413.
+const BODY_LIMIT: usize = 512 << 20;
+/// Install output kept for the install-log route.
+const INSTALL_LOG_TAIL: usize = 8 * 1024;
+/// Invoke time limit when the template sets none.
+pub(super) const DEFAULT_INVOKE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigureFile {
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    content_base64: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigureRequest {
+    #[serde(default)]
+    files: Option<Vec<ConfigureFile>>,
+    #[serde(default)]
+    install_command: Option<Vec<String>>,
+    #[serde(default)]
+    entrypoint: Option<Vec<String>>,
+}
+
+/// The `result` event (the platform's ConfigureResponse, in its field order).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigureResponse<'a> {
+    last_configured_at: &'a str,
+    install_command_hash: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    entrypoint: &'a [String],
+    install_exit_code: i32,
+    skipped: bool,
+}
+
+/// A validated file: cleaned sandbox path and host-side components below the workspace.
+struct Target {
+    cleaned: String,
+    parts: Vec<String>,
+}
+
+fn validate(req: &ConfigureRequest) -> Result<Vec<Target>, ApiError> {
+    let files = req.files.as_deref().unwrap_or_default();
+    let install = req.install_command.as_deref().unwrap_or_default();
+    let entry = req.entrypoint.as_deref().unwrap_or_default();
+    if files.is_empty() && install.is_empty() && entry.is_empty() {
+        return Err(ApiError::bad_request(
+            "at least one of files, installCommand, or entrypoint is required",
+        ));
+    }
+    let mut targets = Vec::with_capacity(files.len());
+    for (i, f) in files.iter().enumerate() {
+        let bad = |m: String| Err(ApiError::bad_request(m));
+        if f.path.is_empty() {
+            return bad(format!("files[{i}].path is required"));
+        }
+        if !f.path.starts_with('/') {
+            return bad(format!(
+                "files[{i}].path must be absolute (got {})",
+                super::go_quote(&f.path)
+            ));
+        }
+        if f.path.contains("..") {
+            return bad(format!("files[{i}].path must not contain '..'"));
+        }
+        if f.path.contains(['\'', '`', '\\', '\n', '\r']) {
+            return bad(format!("files[{i}].path contains disallowed characters"));
+        }
+        if f.content.is_empty() && f.content_base64.is_empty() {
+            return bad(format!("files[{i}] must set content or contentBase64"));
+        }
+        if !f.content.is_empty() && !f.content_base64.is_empty() {
+            return bad(format!("files[{i}]: set content OR contentBase64, not both"));
+        }
+        let cleaned = workspace::clean(&f.path);
+        let Some(parts) = workspace::workspace_relative(&cleaned) else {
+            return bad(format!(
+                "files[{i}].path must live under /workspace (got {})",
+                super::go_quote(&f.path)
+            ));
+        };
+        targets.push(Target { cleaned, parts });
+    }
+    Ok(targets)
+}
+
+/// Size caps (403, as the Router's configure governance gate).
+fn limits(files: &[ConfigureFile]) -> Result<(), ApiError> {
+    let forbidden = |m: String| Err(ApiError::Json(StatusCode::FORBIDDEN, m));
+    if files.len() > MAX_FILES {
+        return forbidden(format!("too many files in request: {} (max {MAX_FILES})", files.len()));
+    }
+    let mut total = 0usize;
+    for (i, f) in files.iter().enumerate() {
+        let size = f.content.len() + f.content_base64.len();
+        if size > FILE_LIMIT {
+            return forbidden(format!(
+                "files[{i}] ({}): {size} bytes exceeds per-file cap {FILE_LIMIT}",
+                f.path
+            ));
+        }
+        total += size;
+        if total > TOTAL_LIMIT {
+            return forbidden(format!(
+                "aggregate file size {total} bytes exceeds total cap {TOTAL_LIMIT}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// sha256 over the install args and the path-sorted files (§9.2), hex.
+fn install_hash(install: &[String], files: &[ConfigureFile]) -> String {
+    let mut h = Sha256::new();
+    for a in install {
+        h.update(a.as_bytes());
+        h.update([0]);
+    }
+    let mut sorted: Vec<&ConfigureFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    for f in sorted {
+        h.update(f.path.as_bytes());
+        h.update([0]);
+        if f.content_base64.is_empty() {
+            h.update(f.content.as_bytes());
+        } else {
+            h.update(f.content_base64.as_bytes());
+        }
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The template's agent caps, the concurrency clamped by governance (§9.6).
+fn agent_caps(st: &AppState, template: &str, namespace: &str) -> (i64, u64) {
+    let spec = st.templates.get(template).map(|t| t.spec).unwrap_or(Value::Null);
+    let agent = spec.pointer("/harness/agent");
+    let mut max = agent
+        .and_then(|a| a.get("maxConcurrentInvokes"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        .max(0);
+    let timeout = agent
+        .and_then(|a| a.get("defaultInvokeTimeout"))
+        .and_then(|v| match v {
+            Value::String(s) => agenttier_core::duration::parse(s).ok().map(|d| d.as_secs()),
+            Value::Number(n) => n.as_u64().map(|ns| ns / 1_000_000_000),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let ceiling = st
+        .governance
+        .snapshot()
+        .effective(namespace)
+        .max_concurrent_invokes_per_sandbox;
+    if ceiling > 0 && (max == 0 || max > ceiling) {
+        max = ceiling;
+    }
+    (max, timeout)
+}
+
+fn now_rfc3339() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn error_event(phase: &str, message: &str) -> Bytes {
+    /// Go encodes the map with sorted keys: message, phase.
+    #[derive(Serialize)]
+    struct ErrorEvent<'a> {
+        message: &'a str,
+        phase: &'a str,
+    }
+    sse::event("error", &ErrorEvent { message, phase })
+}
+
+fn log_line(line: &str) -> Bytes {
+    let mut out = Vec::with_capacity(line.len() + 64);
+    sse::push_log(&mut out, sse::Stream::Stdout, line.as_bytes());
+    Bytes::from(out)
+}
+
+const MODE_TAIL: &str =
+    "/configure is only valid for mode: agent. Use the file-transfer and exec APIs for interactive sandboxes.";
+
+pub(crate) async fn configure(
+    State(st): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (namespace, template, stored_hash) = st.sandboxes.view(&id, &who, |e| {
+        require_agent_mode(e, MODE_TAIL)?;
+        require_running(e, "wait for Running before configuring")?;
+        Ok((
+            e.rec.namespace.clone(),
+            e.rec.template.clone(),
+            AgentConfigure::of(e).map(|c| c.install_command_hash),
+        ))
+    })?;
+    let body = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        ApiError::Json(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body exceeds {BODY_LIMIT} bytes"),
+        )
+    })?;
+    let req: ConfigureRequest = decode_body(&body)?;
+    drop(body);
+    let targets = validate(&req)?;
+    let files = req.files.unwrap_or_default();
+    limits(&files)?;
+    let policy = st.governance.snapshot().effective(&namespace);
+    if !policy.allowed_templates.is_empty() && !policy.allowed_templates.contains(&template) {
+        return Err(ApiError::Json(
+            StatusCode::FORBIDDEN,
+            format!(
+                "template {} is not in the AllowedTemplates list ({})",
+                super::go_quote(&template),
+                policy.allowed_templates.join(", ")
+            ),
+        ));
+    }
+    let root = st.sandboxes.workspace_dir(&id);
+    for (i, t) in targets.iter().enumerate() {
+        if let Err(PathError::Escapes) = workspace::check(&root, &t.parts) {
+            return Err(ApiError::bad_request(format!(
+                "files[{i}].path {} leads outside /workspace through a symbolic link",
+                super::go_quote(&t.cleaned)
+            )));
+        }
+    }
+    let install = req.install_command.unwrap_or_default();
+    let entrypoint = req.entrypoint.unwrap_or_default();
+    let hash = install_hash(&install, &files);
+    let skipped = stored_hash.as_deref() == Some(hash.as_str());
+    let (max_concurrent, timeout_secs) = agent_caps(&st, &template, &namespace);
+
+    let (tx, rx) = mpsc::channel(sse::CHANNEL_DEPTH);
+    let job = Job {
+        st,
+        who,
+        id,
+        root,
+        files,
+        targets,
+        install,
+        entrypoint,
+        hash,
+        skipped,
+        max_concurrent,
+        timeout_secs,
+    };
+    tokio::spawn(job.run(Out::new(tx)));
+    Ok(sse::response(rx))
+}
+
+struct Job {
+    st: AppState,
+    who: Identity,
+    id: String,
+    root: PathBuf,
+    files: Vec<ConfigureFile>,
+    targets: Vec<Target>,
+    install: Vec<String>,
+    entrypoint: Vec<String>,
+    hash: String,
+    skipped: bool,
+    max_concurrent: i64,
+    timeout_secs: u64,
+}
+
+impl Job {
+    async fn run(self, out: Out) {
+        if !self.skipped {
+            if let Err(msg) = self.write_files(&out).await {
+                if let Some(msg) = msg {
+                    out.send(error_event("files", &msg)).await;
+                }
+                return;
+            }
+        }
+        let mut exit_code = 0;
+        let mut install_log = String::new();
+        if !self.skipped && !self.install.is_empty() {
+            match self.run_install(&out).await {
+                Ok((code, log)) => {
+                    exit_code = code;
+                    install_log = log;
+                }
+                Err(Some(msg)) => {
+                    out.send(error_event("install", &msg)).await;
+                    return;
+                }
+                Err(None) => return, // client gone; the install was killed
+            }
+        }
+        let at = now_rfc3339();
+        if exit_code == 0 || self.skipped {
+            let state = AgentConfigure {
+                last_configured_at: at.clone(),
+                install_command_hash: self.hash.clone(),
+                entrypoint: self.entrypoint.clone(),
+                install_exit_code: exit_code,
+                install_log,
+                max_concurrent_invokes: self.max_concurrent,
+                default_invoke_timeout_seconds: self.timeout_secs,
+            };
+            let value = serde_json::to_value(&state).unwrap_or(Value::Null);
+            let saved = self.st.sandboxes.update(&self.id, &self.who, |e, store| {
+                e.rec.extra.insert(EXTRA_KEY.into(), value);
+                store
+                    .save_sandbox(&e.rec)
+                    .map_err(|err| ApiError::internal(err.to_string()))
+            });
+            if let Err(e) = saved {
+                tracing::warn!(sandbox = %self.id, error = ?e, "failed to persist agent configuration");
+            }
+        }
+        let result = ConfigureResponse {
+            last_configured_at: &at,
+            install_command_hash: &self.hash,
+            entrypoint: &self.entrypoint,
+            install_exit_code: exit_code,
+            skipped: self.skipped,
+        };
+        out.send(sse::event("result", &result)).await;
+    }
+
+    /// `Err(Some(message))` for an `error` event, `Err(None)` when the client is gone.
+    async fn write_files(&self, out: &Out) -> Result<(), Option<String>> {
+        for (f, t) in self.files.iter().zip(&self.targets) {
+            if !out
+                .send(log_line(&format!("[configure] uploading {}", t.cleaned)))
+                .await
+            {
+                return Err(None);
+            }
+            let data = if f.content_base64.is_empty() {
+                f.content.as_bytes().to_vec()
+            } else {
+                base64::engine::general_purpose::STANDARD
+                    .decode(&f.content_base64)
+                    .map_err(|e| Some(format!("decode {}: {e}", t.cleaned)))?
+            };
+            let root = self.root.clone();
+            let parts = t.parts.clone();
+            let written = tokio::task::spawn_blocking(move || workspace::write(&root, &parts, &data))
+                .await
+                .unwrap_or_else(|e| Err(PathError::Io(e.to_string())));
+            match written {
+                Ok(()) => {}
+                Err(PathError::Escapes) => {
+                    return Err(Some(format!(
+                        "write {}: leads outside /workspace through a symbolic link",
+                        t.cleaned
+                    )));
+                }
+                Err(PathError::Io(e)) => return Err(Some(format!("write {}: {e}", t.cleaned))),
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_install(&self, out: &Out) -> Result<(i32, String), Option<String>> {
+        if !out
+            .send(log_line(&format!(
+                "[configure] running install: {}",
+                self.install.join(" ")
+            )))
+            .await
+        {
+            return Err(None);
+        }
+        let spawned = self
+            .st
+            .sandboxes
+            .spawn_shell(&self.id, &self.who, &command_line(&self.install))
+            .map_err(|e| Some(api_message(e)))?;
+        let pgid = spawned.pgid;
+        let tail = Tail::new(INSTALL_LOG_TAIL);
+        let timeout = self.st.agents.install_timeout;
+        let ended = run::run(
+            spawned.child,
+            pgid,
+            out,
+            Watch {
+                timeout,
+                keepalive: None,
+                cancel: None,
+                kill_on_exit: false,
+                tail: Some(tail.clone()),
+            },
+        )
+        .await;
+        self.st.sandboxes.finish_command(&self.id, pgid);
+        match ended {
+            Ended::Exited(code) => Ok((code, Tail::text(&tail))),
+            Ended::Timeout => Err(Some(format!(
+                "install timed out after {}",
+                agenttier_core::duration::format(timeout)
+            ))),
+            Ended::Disconnected | Ended::Canceled => Err(None),
+            Ended::Failed => Err(Some("install failed: could not wait for the command".into())),
+        }
+    }
+}
+
+fn api_message(e: ApiError) -> String {
+    match e {
+        ApiError::Json(_, m) | ApiError::PlainJson(_, m) | ApiError::Text(_, m) => m,
+        ApiError::Policy(v) => format!("{v:?}"),
+    }
+}
+
+pub(crate) async fn install_log(
+    State(st): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let log = st
+        .sandboxes
+        .view(&id, &who, |e| Ok(AgentConfigure::of(e).map(|c| c.install_log)))?
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| ApiError::not_found("no install log available for this sandbox"))?;
+    Ok(go_json(StatusCode::OK, &serde_json::json!({ "log": log })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_order_independent() {
+        let f = |p: &str, c: &str| ConfigureFile {
+            path: p.into(),
+            content: c.into(),
+            content_base64: String::new(),
+        };
+        let a = install_hash(&["pip".into()], &[f("/workspace/a", "1"), f("/workspace/b", "2")]);
+        let b = install_hash(&["pip".into()], &[f("/workspace/b", "2"), f("/workspace/a", "1")]);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(
+            a,
+            install_hash(&["pip3".into()], &[f("/workspace/a", "1"), f("/workspace/b", "2")])
+        );
+    }
+}
