@@ -2,7 +2,7 @@
 """Checks that the official Python SDK (``pip install agenttier==0.8.1``) works unchanged
 against ``agenttier-router``: the README flow with the sync and the async client, once against
 ``serve --dev-auth`` and once against a key-protected router (key from ``keys create``), plus
-the typed error mapping.
+the typed error mapping, and agent mode (configure, invoke, invoke_stream, invoke_cancel).
 
 Not part of ``cargo test``. Run it by hand:
 
@@ -196,6 +196,86 @@ async def async_flow(url: str, auth, label: str, expect_sub: str) -> None:
         except NotFoundError:
             check(True, "terminate → then NotFoundError")
 
+ECHO_AGENT = "#!/bin/sh\necho \"args:$*\"\ncat\necho\necho to-stderr >&2\nprintf tail\n"
+
+
+def agent_sync(url: str, auth, label: str) -> None:
+    print(f"[{label}] sync agent mode")
+    with AgentTierClient(api_url=url, auth=auth) as client:
+        sb = client.create_sandbox(template="agent-python", name="py-agent")
+        sb.wait_until_running(timeout=30, poll_interval=POLL)
+        lines = []
+        res = sb.agent.configure(
+            files=[{"path": "/workspace/agent.sh", "content": ECHO_AGENT},
+                   ("/workspace/blob.bin", bytes([0, 159, 146, 150]))],
+            install_command=["sh", "-c", "chmod +x /workspace/agent.sh && echo installed"],
+            entrypoint=["/workspace/agent.sh"],
+            on_log=lambda stream, line: lines.append((stream, line)),
+        )
+        check(not res.skipped and res.install_exit_code == 0 and len(res.install_command_hash) == 64,
+              f"configure: {res}")
+        check(res.last_configured_at is not None and res.entrypoint == ["/workspace/agent.sh"], "configure result fields")
+        check(("stdout", "installed") in lines and any("uploading /workspace/blob.bin" in l for _, l in lines),
+              "configure on_log gets upload and install lines")
+        check(sb.agent.configure(
+            files=[{"path": "/workspace/agent.sh", "content": ECHO_AGENT},
+                   ("/workspace/blob.bin", bytes([0, 159, 146, 150]))],
+            install_command=["sh", "-c", "chmod +x /workspace/agent.sh && echo installed"],
+            entrypoint=["/workspace/agent.sh"]).skipped, "configure again → skipped")
+        r = sb.agent.invoke({"task": "sum"})
+        check((r.stdout, r.stderr, r.exit_code, r.reason) == ('args:\n{"task": "sum"}\ntail', "to-stderr", 0, "completed"),
+              f"invoke(dict): {r}")
+        check(r.invoke_id.startswith("inv-") and len(r.invoke_id) == 28, "invoke id")
+        r = sb.agent.invoke(prompt="what's up?")
+        check(r.stdout == "args:--prompt=what's up?\nwhat's up?\ntail", f"invoke(prompt=): {r.stdout!r}")
+        r = sb.agent.invoke(b"raw bytes")
+        check(r.stdout == "args:\nraw bytes\ntail", "invoke(bytes)")
+
+        sb.agent.configure(entrypoint=["seq", "1", "20000"])
+        got = [e.data["data"] for e in sb.agent.invoke_stream() if e.event == "log"]
+        check(got == [str(i) for i in range(1, 20001)], "invoke_stream: 20 000 lines in order")
+        sb.agent.configure(entrypoint=["sh", "-c", "echo begun; sleep 30"])
+        events = []
+        for e in sb.agent.invoke_stream(invoke_timeout="20s"):
+            events.append(e)
+            if e.event == "log" and e.data["data"] == "begun":
+                sb.agent.invoke_cancel(events[0].data["invokeId"])
+        check(events[-1].event == "exit" and events[-1].data["reason"] == "canceled"
+              and events[-1].data["exitCode"] == -1, f"invoke_cancel mid-stream: {events[-1]}")
+        try:
+            sb.agent.invoke_cancel(events[0].data["invokeId"])
+            check(False, "cancel of a finished invoke raises")
+        except NotFoundError:
+            check(True, "cancel of a finished invoke → NotFoundError")
+        r = sb.agent.invoke(invoke_timeout="300ms")
+        check((r.reason, r.exit_code) == ("timeout", -1), "invoke_timeout lowers the cap")
+        sb.terminate()
+
+
+async def agent_async(url: str, auth, label: str) -> None:
+    print(f"[{label}] async agent mode")
+    async with AsyncAgentTierClient(api_url=url, auth=auth) as client:
+        sb = await client.create_sandbox(template="agent-python", name="py-agent-async")
+        await sb.wait_until_running(timeout=30, poll_interval=POLL)
+        res = await sb.agent.configure(files=[("/workspace/agent.sh", ECHO_AGENT.encode())],
+                                       install_command=["chmod", "+x", "/workspace/agent.sh"],
+                                       entrypoint=["/workspace/agent.sh"])
+        check(res.install_exit_code == 0, "async configure")
+        results = await asyncio.gather(*(sb.agent.invoke(f"n{i}") for i in range(4)))
+        check([r.stdout for r in results] == [f"args:\nn{i}\ntail" for i in range(4)], "4 concurrent async invokes")
+        events = [e async for e in sb.agent.invoke_stream("streamed")]
+        check([e.event for e in events][0] == "start" and events[-1].event == "exit", "async invoke_stream start…exit")
+        await sb.agent.configure(entrypoint=["sh", "-c", "echo begun; sleep 30"])
+        first = None
+        async for e in sb.agent.invoke_stream():
+            if e.event == "start":
+                first = e.data["invokeId"]
+            if e.event == "log":
+                await sb.agent.invoke_cancel(first)
+            last = e
+        check(last.event == "exit" and last.data["reason"] == "canceled", "async invoke_cancel")
+        await sb.terminate()
+
 
 def main() -> None:
     print(f"agenttier {agenttier.__version__} against {BIN}")
@@ -207,6 +287,8 @@ def main() -> None:
             # No auth at all (the SDK's fallback) works against a dev-auth router.
             sync_flow(url, None, "dev-auth", "dev-user")
             asyncio.run(async_flow(url, None, "dev-auth", "dev-user"))
+            agent_sync(url, None, "dev-auth")
+            asyncio.run(agent_async(url, None, "dev-auth"))
         finally:
             proc.terminate()
             proc.wait(timeout=15)
@@ -237,6 +319,7 @@ def main() -> None:
             auth = APIKeyAuth(key)
             sync_flow(url, auth, "api-key", "py-user", key)
             asyncio.run(async_flow(url, auth, "api-key", "py-user"))
+            agent_sync(url, auth, "api-key")
             print("[keys] ownership and governance")
             with AgentTierClient(api_url=url, auth=auth) as mine, \
                     AgentTierClient(api_url=url, auth=APIKeyAuth(other)) as theirs:
