@@ -3,6 +3,7 @@
 pub(crate) use super::{maybe, pause, sdk};
 
 pub mod accounts;
+pub mod agent;
 pub mod faults;
 pub mod lifecycle;
 pub mod workloads;
@@ -66,6 +67,11 @@ macro_rules! for_each_case {
             workloads::exec_timeout_kills_the_command,
             workloads::exec_refuses_bad_input_locally,
             workloads::ports_forward_list_remove,
+            agent::configure_is_idempotent,
+            agent::invoke_payloads_and_prompt,
+            agent::invoke_stream_of_100k_lines_in_order,
+            agent::cancel_ends_a_running_invoke,
+            agent::invoke_timeout_and_preconditions,
             accounts::templates_and_current_user,
             accounts::users_see_only_their_own_sandboxes,
             accounts::bad_credentials_are_authentication_errors,
