@@ -39,6 +39,7 @@ pub mod status;
 pub mod wait;
 pub mod watch;
 
+pub use crate::auth::{Secret, TokenFile};
 pub use config::{ClusterConfig, Kubeconfig};
 pub use exec::KubeAuth;
 pub use models::{

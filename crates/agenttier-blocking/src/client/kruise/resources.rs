@@ -211,9 +211,11 @@ impl<K: Resource> Resources<K> {
     /// Watches objects: an `Iterator` (blocking) or `Stream` (async) of `Added`, `Modified` and
     /// `Deleted` events. It lists first unless `params.resource_version` is set, reconnects from
     /// the last seen `resourceVersion` whenever a connection ends, relists after `410 Gone`
-    /// (reporting what changed in the gap), and ends cleanly at `params.timeout`.
+    /// (reporting what changed in the gap), and ends cleanly at `params.timeout`. The initial
+    /// list (or first connection) happens in this call, so a refusal is returned here.
     pub async fn watch(&self, params: &WatchParams) -> Result<WatchStream<K>> {
-        let watcher = Watcher::new(self.clone(), params.clone());
+        let mut watcher = Watcher::new(self.clone(), params.clone());
+        watcher.start().await?;
         Ok(WatchStream::new(watcher))
     }
 

@@ -98,6 +98,33 @@ impl<K: Resource> Watcher<K> {
 
 #[maybe]
 impl<K: Resource> Watcher<K> {
+    /// Takes the first step at once (the initial list, or the first connection), so that the
+    /// watch starts when it is created and a refusal is the caller's error.
+    pub(crate) async fn start(&mut self) -> Result<()> {
+        self.step().await
+    }
+
+    /// Lists or connects, as the state machine says.
+    async fn step(&mut self) -> Result<()> {
+        match self.state.next_step(Instant::now())? {
+            WatchStep::List(params) => {
+                let list = self.resources.list_all(&params).await?;
+                let events = self.state.on_list(list);
+                self.pending.extend(events.into_iter().map(Ok));
+            }
+            WatchStep::Watch(req) => {
+                let opened = self.resources.client().open_stream(req).await;
+                match opened {
+                    Ok(stream) => self.conn = Some((stream, WatchDecoder::new())),
+                    Err(e) if e.kube_kind() == Some(KubeErrorKind::Gone) => self.state.on_gone(),
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => self.ended = true,
+        }
+        Ok(())
+    }
+
     /// The next event, `None` at the deadline (or after an error item).
     pub(crate) async fn next_event(&mut self) -> Option<Result<WatchEvent<K>>> {
         loop {
@@ -135,28 +162,8 @@ impl<K: Resource> Watcher<K> {
                 let pause = self.state.remaining(Instant::now()).map_or(pause, |r| r.min(pause));
                 self.resources.client().pause(pause).await;
             }
-            let step = self.state.next_step(Instant::now());
-            match step {
-                Ok(WatchStep::List(params)) => {
-                    let listed = self.resources.list_all(&params).await;
-                    match listed {
-                        Ok(list) => {
-                            let events = self.state.on_list(list);
-                            self.pending.extend(events.into_iter().map(Ok));
-                        }
-                        Err(e) => self.fail(e),
-                    }
-                }
-                Ok(WatchStep::Watch(req)) => {
-                    let opened = self.resources.client().open_stream(req).await;
-                    match opened {
-                        Ok(stream) => self.conn = Some((stream, WatchDecoder::new())),
-                        Err(e) if e.kube_kind() == Some(KubeErrorKind::Gone) => self.state.on_gone(),
-                        Err(e) => self.fail(e),
-                    }
-                }
-                Ok(_) => self.ended = true,
-                Err(e) => self.fail(e),
+            if let Err(e) = self.step().await {
+                self.fail(e);
             }
         }
     }
