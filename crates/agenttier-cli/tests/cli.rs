@@ -662,7 +662,6 @@ fn echo_agent(fx: &Fixture, name: &str) {
 }
 
 #[test]
-#[ignore = "agenttier-router has no agent-mode routes yet (configure/invoke answer 404); run with --ignored once it does"]
 fn configure_and_invoke_in_both_modes() {
     let fx = Fixture::new();
     echo_agent(&fx, "agent");
@@ -701,7 +700,6 @@ fn configure_and_invoke_in_both_modes() {
 }
 
 #[test]
-#[ignore = "agenttier-router has no agent-mode routes yet (configure/invoke answer 404); run with --ignored once it does"]
 fn invoke_exits_with_the_agent_code_and_can_be_canceled() {
     let fx = Fixture::new();
     fx.run(&["sandbox", "create", "ag", "--template", "agent-python", "--wait"])
