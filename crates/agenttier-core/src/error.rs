@@ -105,7 +105,7 @@ pub enum Error {
         path: String,
     },
     /// The request could not be sent or the response could not be read.
-    #[error("could not reach the AgentTier router ({method} {path}, {attempts} attempt{}): {message}", if *attempts == 1 { "" } else { "s" })]
+    #[error("{method} {path} failed without an answer from the server ({attempts} attempt{}): {message}", if *attempts == 1 { "" } else { "s" })]
     Transport {
         /// HTTP method of the request.
         method: String,
