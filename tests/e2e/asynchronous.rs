@@ -30,6 +30,15 @@ macro_rules! flavour_tests {
 
 suite::for_each_case!(flavour_tests);
 
+/// Reads a streamed file to its end (`tokio::io::AsyncRead` here).
+pub(crate) async fn read_all(mut reader: agenttier::FileReader) -> Vec<u8> {
+    let mut out = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut out)
+        .await
+        .unwrap();
+    out
+}
+
 /// Waits without blocking the runtime's worker.
 pub(crate) async fn pause(d: std::time::Duration) {
     tokio::time::sleep(d).await;

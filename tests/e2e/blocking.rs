@@ -22,6 +22,13 @@ macro_rules! flavour_tests {
 
 suite::for_each_case!(flavour_tests);
 
+/// Reads a streamed file to its end (`std::io::Read` here).
+pub(crate) fn read_all(mut reader: agenttier::blocking::FileReader) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut out).unwrap();
+    out
+}
+
 /// Waits without blocking anything else (here: the thread).
 pub(crate) fn pause(d: std::time::Duration) {
     std::thread::sleep(d);

@@ -22,6 +22,7 @@
 use maybe_async::must_be_async as maybe;
 
 mod client;
+mod fileio;
 mod transport;
 
 #[cfg(feature = "kruise")]
@@ -38,7 +39,8 @@ pub mod kruise {
 }
 
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
-pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
+pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
+pub use fileio::{ReadSource, WriteSink};
 
 impl futures_core::Stream for client::InvokeStream {
     type Item = Result<models::InvokeEvent>;
@@ -50,5 +52,15 @@ impl futures_core::Stream for client::InvokeStream {
         let this = self.get_mut();
         let item = std::task::ready!(this.inner.poll_event(cx));
         std::task::Poll::Ready(this.decode(item))
+    }
+}
+
+impl tokio::io::AsyncRead for client::FileReader {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.get_mut().inner.poll_read_into(cx, buf)
     }
 }

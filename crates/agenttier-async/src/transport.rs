@@ -16,6 +16,8 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::client::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};
+use crate::fileio::{self, ReadSource};
+use agenttier_core::models::MAX_FILE_BYTES;
 
 /// What opening a stream gave: the stream, or a plain answer (an error status).
 pub(crate) enum Opened {
@@ -119,6 +121,92 @@ impl ChunkStream {
                 Some(Err(failure_to_error(&self.request, failure, 1, self.limits)))
             }
         }
+    }
+}
+
+/// What opening a download gave: the body, or a plain answer (an error status).
+pub(crate) enum Fetched {
+    Body(Box<Download>),
+    Answer(RawResponse),
+}
+
+/// A download body being read in chunks, with the idle timeout between reads.
+pub(crate) struct Download {
+    body: ByteStream,
+    current: Bytes,
+    pos: usize,
+    len: Option<u64>,
+    request: Request,
+    limits: Limits,
+}
+
+impl fmt::Debug for Download {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Download")
+            .field("path", &self.request.path)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Download {
+    /// The body's size, when the server announced it.
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        self.len
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<Option<Bytes>, reqwest::Error>> {
+        match self.body.as_mut().poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(Ok(None)),
+            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Ok(Some(chunk))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// The next chunk; `None` once the body has ended cleanly.
+    pub(crate) async fn next_chunk(&mut self) -> Result<Option<&[u8]>> {
+        match std::future::poll_fn(|cx| self.poll_chunk(cx)).await {
+            Ok(None) => Ok(None),
+            Ok(Some(chunk)) => {
+                self.current = chunk;
+                self.pos = self.current.len();
+                Ok(Some(&self.current))
+            }
+            Err(e) => {
+                let failure = if e.is_timeout() {
+                    Failure::Timeout(TimeoutKind::Idle)
+                } else {
+                    reqwest_failure(e)
+                };
+                Err(failure_to_error(&self.request, failure, 1, self.limits))
+            }
+        }
+    }
+
+    /// Reads into `buf` (the `AsyncRead` impl of `FileReader`).
+    pub(crate) fn poll_read_into(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        while self.pos >= self.current.len() {
+            match std::task::ready!(self.poll_chunk(cx)) {
+                Ok(None) => return Poll::Ready(Ok(())),
+                Ok(Some(chunk)) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Err(e) if e.is_timeout() => {
+                    return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, e)));
+                }
+                Err(e) => return Poll::Ready(Err(std::io::Error::other(e))),
+            }
+        }
+        let n = buf.remaining().min(self.current.len() - self.pos);
+        buf.put_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -234,6 +322,103 @@ impl Transport {
             request: Request::new(req.method.clone(), req.path.clone()),
             limits: self.timeout_for(req),
         })))
+    }
+
+    /// Opens a download: a success answer is returned unread, to be read with the idle timeout
+    /// (the client's read timeout); an error status is read whole.
+    pub(crate) async fn open_download(&self, req: &Request) -> std::result::Result<Fetched, Failure> {
+        let response = self.request_builder(req)?.send().await.map_err(reqwest_failure)?;
+        if response.status().as_u16() >= 300 {
+            return self.read_whole(response).await.map(Fetched::Answer);
+        }
+        let len = if response.headers().contains_key(http::header::CONTENT_ENCODING) {
+            None
+        } else {
+            response.content_length()
+        };
+        Ok(Fetched::Body(Box::new(Download {
+            body: Box::pin(response.bytes_stream()),
+            current: Bytes::new(),
+            pos: 0,
+            len,
+            request: Request::new(req.method.clone(), req.path.clone()),
+            limits: self.timeout_for(req),
+        })))
+    }
+
+    /// Sends `req` with its body read from `body` as it goes (`len` bytes, or chunked when
+    /// unknown). The source is read in this task and handed to reqwest through a small
+    /// channel, so it may borrow; no total timeout applies, only the idle read timeout.
+    pub(crate) async fn send_streaming_body<R: ReadSource>(
+        &self,
+        req: &Request,
+        mut body: R,
+        len: Option<u64>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> std::result::Result<RawResponse, Failure> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+        let chunks = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+        let mut builder = self
+            .request_builder(req)?
+            .header(http::header::CONTENT_TYPE, "application/octet-stream");
+        if let Some(len) = len {
+            builder = builder.header(http::header::CONTENT_LENGTH, len);
+        }
+        let send = async {
+            let response = builder
+                .body(reqwest::Body::wrap_stream(chunks))
+                .send()
+                .await
+                .map_err(reqwest_failure)?;
+            self.read_whole(response).await
+        };
+        let pump = async move {
+            let mut sent = 0u64;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match fileio::read_some(&mut body, &mut buf).await {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => n,
+                    Err(e) => {
+                        let message = format!("reading the upload source: {e}");
+                        let _ = tx.send(Err(e)).await;
+                        return Err(Failure::Connection {
+                            message,
+                            source: Box::new(std::io::Error::other("upload source failed")),
+                        });
+                    }
+                };
+                sent += n as u64;
+                if sent > MAX_FILE_BYTES {
+                    let _ = tx
+                        .send(Err(std::io::Error::other("upload exceeds the per-file limit")))
+                        .await;
+                    return Err(Failure::Invalid(format!(
+                        "the upload is larger than {MAX_FILE_BYTES} bytes, the Router's per-file limit (32 MiB)"
+                    )));
+                }
+                progress(sent);
+                if tx.send(Ok(Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
+                    return Ok(()); // the request ended early; its answer says why
+                }
+            }
+        };
+        let (answer, pumped) = futures_util::future::join(send, pump).await;
+        pumped?;
+        answer
+    }
+
+    /// URL, `Accept` and credentials of a streamed transfer.
+    fn request_builder(&self, req: &Request) -> std::result::Result<reqwest::RequestBuilder, Failure> {
+        let url = req.url(&self.config.base_url);
+        let mut builder = self
+            .http
+            .request(req.method.clone(), url)
+            .header(http::header::ACCEPT, req.accept.header_value());
+        if let Some((name, value)) = self.config.auth.header().map_err(|e| Failure::Invalid(e.to_string()))? {
+            builder = builder.header(name, value);
+        }
+        Ok(builder)
     }
 
     async fn read_whole(&self, response: reqwest::Response) -> std::result::Result<RawResponse, Failure> {

@@ -20,6 +20,7 @@
 use maybe_async::must_be_sync as maybe;
 
 mod client;
+mod fileio;
 mod transport;
 
 #[cfg(feature = "kruise")]
@@ -36,12 +37,19 @@ pub mod kruise {
 }
 
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
-pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
+pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
+pub use fileio::{ReadSource, WriteSink};
 
 impl Iterator for client::InvokeStream {
     type Item = Result<models::InvokeEvent>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_event()
+    }
+}
+
+impl std::io::Read for client::FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read_into(buf)
     }
 }

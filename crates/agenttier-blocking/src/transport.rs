@@ -4,6 +4,7 @@ use std::fmt;
 use std::io::Read;
 use std::time::Duration;
 
+use agenttier_core::models::MAX_FILE_BYTES;
 use agenttier_core::request::{Body, Request};
 use agenttier_core::{ClientConfig, Error, Result, TimeoutKind};
 use ureq::Agent;
@@ -12,6 +13,7 @@ use ureq::config::Config;
 use agenttier_core::sse::{SseEvent, SseParser};
 
 use crate::client::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};
+use crate::fileio::{self, ReadSource};
 
 /// What opening a stream gave: the stream, or a plain answer (an error status).
 pub(crate) enum Opened {
@@ -113,6 +115,77 @@ impl ChunkStream {
     }
 }
 
+/// What opening a download gave: the body, or a plain answer (an error status).
+pub(crate) enum Fetched {
+    Body(Box<Download>),
+    Answer(RawResponse),
+}
+
+/// A download body being read in chunks, with the idle timeout between reads.
+pub(crate) struct Download {
+    reader: ureq::BodyReader<'static>,
+    buf: Vec<u8>,
+    len: Option<u64>,
+    request: Request,
+    limits: Limits,
+}
+
+impl fmt::Debug for Download {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Download")
+            .field("path", &self.request.path)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Download {
+    /// The body's size, when the server announced it.
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        self.len
+    }
+
+    /// The next chunk; `None` once the body has ended cleanly.
+    pub(crate) fn next_chunk(&mut self) -> Result<Option<&[u8]>> {
+        match fileio::read_some(&mut self.reader, &mut self.buf) {
+            Ok(0) => Ok(None),
+            Ok(n) => Ok(Some(&self.buf[..n])),
+            Err(e) => Err(failure_to_error(
+                &self.request,
+                io_failure(e, "reading the download"),
+                1,
+                self.limits,
+            )),
+        }
+    }
+
+    /// Reads straight into `buf` (the `Read` impl of `FileReader`).
+    pub(crate) fn read_into(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+/// An upload source that reports progress and refuses to go past the per-file limit.
+struct Limited<'a, R> {
+    inner: R,
+    sent: u64,
+    exceeded: bool,
+    progress: &'a (dyn Fn(u64) + Send + Sync),
+}
+
+impl<R: ReadSource> Read for Limited<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = fileio::read_some(&mut self.inner, buf)?;
+        self.sent += n as u64;
+        if self.sent > MAX_FILE_BYTES {
+            self.exceeded = true;
+            return Err(std::io::Error::other("upload exceeds the per-file limit"));
+        }
+        (self.progress)(self.sent);
+        Ok(n)
+    }
+}
+
 /// Sends requests with ureq and sleeps with the thread.
 pub(crate) struct Transport {
     agent: Agent,
@@ -201,6 +274,88 @@ impl Transport {
         })))
     }
 
+    /// Opens a download: a success answer is returned unread, to be read with the idle timeout;
+    /// an error status is read whole.
+    pub(crate) fn open_download(&self, req: &Request) -> std::result::Result<Fetched, Failure> {
+        let response = self.start_streaming(req, None)?;
+        if response.status().as_u16() >= 300 {
+            return self.read_whole(response).map(Fetched::Answer);
+        }
+        let len = content_length(response.headers());
+        Ok(Fetched::Body(Box::new(Download {
+            reader: response.into_body().into_reader(),
+            buf: vec![0; 64 * 1024],
+            len,
+            request: Request::new(req.method.clone(), req.path.clone()),
+            limits: self.timeout_for(req),
+        })))
+    }
+
+    /// Sends `req` with its body read from `body` as it goes (`len` bytes, or chunked when
+    /// unknown), with idle timeouts on every read and write instead of a total one.
+    pub(crate) fn send_streaming_body<R: ReadSource>(
+        &self,
+        req: &Request,
+        body: R,
+        len: Option<u64>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> std::result::Result<RawResponse, Failure> {
+        let mut source = Limited {
+            inner: body,
+            sent: 0,
+            exceeded: false,
+            progress,
+        };
+        let result = self.start_streaming(req, Some((&mut source, len)));
+        if source.exceeded {
+            return Err(Failure::Invalid(format!(
+                "the upload is larger than {MAX_FILE_BYTES} bytes, the Router's per-file limit (32 MiB)"
+            )));
+        }
+        self.read_whole(result?)
+    }
+
+    fn start_streaming(
+        &self,
+        req: &Request,
+        body: Option<(&mut dyn Read, Option<u64>)>,
+    ) -> std::result::Result<http::Response<ureq::Body>, Failure> {
+        let mut builder = self.request_builder(req)?;
+        let idle = Some(self.config.stream_idle_timeout);
+        let result = match body {
+            None => {
+                let request = builder
+                    .body(())
+                    .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
+                let request = self
+                    .agent
+                    .configure_request(request)
+                    .timeout_global(None)
+                    .timeout_per_read(idle)
+                    .build();
+                self.agent.run(request)
+            }
+            Some((reader, len)) => {
+                builder = builder.header(http::header::CONTENT_TYPE, "application/octet-stream");
+                if let Some(len) = len {
+                    builder = builder.header(http::header::CONTENT_LENGTH, len);
+                }
+                let request = builder
+                    .body(ureq::SendBody::from_reader(reader))
+                    .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
+                let request = self
+                    .agent
+                    .configure_request(request)
+                    .timeout_global(None)
+                    .timeout_per_read(idle)
+                    .timeout_per_write(idle)
+                    .build();
+                self.agent.run(request)
+            }
+        };
+        result.map_err(ureq_failure)
+    }
+
     fn read_whole(&self, response: http::Response<ureq::Body>) -> std::result::Result<RawResponse, Failure> {
         let (parts, body) = response.into_parts();
         let limit = self.config.max_response_bytes;
@@ -217,6 +372,22 @@ impl Transport {
             headers: parts.headers,
             body: bytes,
         })
+    }
+
+    /// URL, `Accept`, `Content-Type` of the body and credentials, for streamed transfers.
+    fn request_builder(&self, req: &Request) -> std::result::Result<http::request::Builder, Failure> {
+        let url = req.url(&self.config.base_url);
+        let mut builder = http::Request::builder()
+            .method(req.method.clone())
+            .uri(&url)
+            .header(http::header::ACCEPT, req.accept.header_value());
+        if let Some(content_type) = req.content_type() {
+            builder = builder.header(http::header::CONTENT_TYPE, content_type);
+        }
+        if let Some((name, value)) = self.config.auth.header().map_err(|e| Failure::Invalid(e.to_string()))? {
+            builder = builder.header(name, value);
+        }
+        Ok(builder)
     }
 
     fn start(&self, req: &Request) -> std::result::Result<http::Response<ureq::Body>, Failure> {
@@ -267,6 +438,17 @@ impl Transport {
         };
         result.map_err(ureq_failure)
     }
+}
+
+/// `Content-Length` of a body that is not content-encoded (ureq decodes gzip itself).
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    if headers.contains_key(http::header::CONTENT_ENCODING) {
+        return None;
+    }
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn tls_config(config: &ClientConfig) -> Result<ureq::tls::TlsConfig> {

@@ -54,6 +54,11 @@
 //! * **Ports.** Forwarded ports are recorded; `/api/v1/sandboxes/{id}/preview/{port}/...` is an
 //!   authenticated reverse proxy to `127.0.0.1:<port>` that strips `X-API-Key` and
 //!   `Authorization`. Ports above 65535 answer 400 (the Router answers 500).
+//! * **Files.** List, download, upload (raw `PUT`, parents created) and a streamed zip of a
+//!   directory, only under the sandbox's `/workspace`: `..` that climbs out, other absolute
+//!   paths, symlinks (made inside the sandbox) that point out, NUL and the characters the Router
+//!   refuses answer 400. 32 MiB per file exactly, both ways (413 above); bodies and archives are
+//!   streamed, never held in memory.
 //! * **Governance.** The platform's policy object (`maxSandboxesPerUser`, `maxSandboxesTotal`,
 //!   `allowedTemplates`, `maxTimeout`, `maxIdleTimeout`, `maxStorage`, `maxAgentSandboxes`) is
 //!   enforced on create with the platform's `403 policy_violation` body and codes.

@@ -33,6 +33,8 @@ pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolic
 
 #[cfg(feature = "async")]
 pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
+#[cfg(feature = "async")]
+pub use agenttier_async::{FileReader, Files, ReadSource, WriteSink};
 
 /// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources in Kubernetes
 /// (feature `kruise`; the async client here, the blocking one in `blocking::kruise`).
@@ -62,4 +64,5 @@ pub mod blocking {
     #[cfg(feature = "kruise")]
     pub use agenttier_blocking::kruise;
     pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
+    pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
 }

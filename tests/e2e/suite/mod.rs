@@ -5,6 +5,7 @@ pub(crate) use super::{maybe, pause, sdk};
 pub mod accounts;
 pub mod agent;
 pub mod faults;
+pub mod files;
 pub mod lifecycle;
 pub mod workloads;
 
@@ -92,6 +93,14 @@ macro_rules! for_each_case {
             faults::stream_error_statuses_keep_their_class,
             faults::dropping_a_stream_closes_the_connection,
             faults::configure_error_event_is_a_stream_error,
+            files::round_trips_keep_every_byte,
+            files::over_32_mib_is_refused_locally,
+            files::listing_a_directory,
+            files::archive_unpacks_to_the_same_tree,
+            files::path_escapes_are_refused,
+            files::missing_files_are_not_found,
+            files::absolute_paths_never_make_a_double_slash,
+            files::cut_download_is_an_error_not_a_short_file,
         }
     };
 }

@@ -8,8 +8,9 @@ use agenttier_core::{BoxError, Error, Result, TimeoutKind, deprecation, response
 use http::HeaderMap;
 use serde::de::DeserializeOwned;
 
+use crate::fileio::ReadSource;
 use crate::maybe;
-use crate::transport::{Opened, SseStream, Transport};
+use crate::transport::{Download, Fetched, Opened, SseStream, Transport};
 
 /// A complete answer from the Router.
 pub(crate) struct RawResponse {
@@ -79,6 +80,59 @@ pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseSt
         }
         Err(failure) => Err(failure_to_error(req, failure, 1, transport.timeout_for(req))),
     }
+}
+
+/// Opens a download: retried like any idempotent call until the body starts; an error status
+/// is read whole and mapped like any other. The body is then read with the idle timeout.
+#[maybe]
+pub(crate) async fn download(transport: &Transport, req: &Request) -> Result<Download> {
+    let config = transport.config();
+    let mut retries = 0u32;
+    loop {
+        let answer = match transport.open_download(req).await {
+            Ok(Fetched::Body(body)) => {
+                trace_response(req, 200, retries + 1);
+                return Ok(*body);
+            }
+            Ok(Fetched::Answer(resp)) => Ok(resp),
+            Err(failure) => Err(failure),
+        };
+        let outcome = match &answer {
+            Ok(resp) => Outcome::Status {
+                status: resp.status,
+                retry_after: agenttier_core::retry::retry_after(&resp.headers),
+            },
+            Err(Failure::Connection { .. }) => Outcome::ConnectionFailed,
+            Err(_) => Outcome::TimedOut,
+        };
+        if let Decision::RetryAfter(delay) = config.retry.decide(&req.method, false, retries, outcome) {
+            trace_retry(req, retries + 1, delay);
+            transport.sleep(delay).await;
+            retries += 1;
+            continue;
+        }
+        return Err(match answer {
+            Ok(resp) => {
+                trace_response(req, resp.status, retries + 1);
+                status_error(&resp, retries + 1)
+            }
+            Err(failure) => failure_to_error(req, failure, retries + 1, transport.timeout_for(req)),
+        });
+    }
+}
+
+/// Sends `req` with a body streamed from `body` (`len` bytes when known), never retried since
+/// the body cannot be replayed. `progress` hears the bytes sent so far.
+#[maybe]
+pub(crate) async fn upload<R: ReadSource>(
+    transport: &Transport,
+    req: &Request,
+    body: R,
+    len: Option<u64>,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<RawResponse> {
+    let attempt = transport.send_streaming_body(req, body, len, progress).await;
+    finish(req, attempt, 1, transport)
 }
 
 /// Sends `req` and decodes its JSON body.

@@ -8,6 +8,7 @@
 mod agent;
 mod builder;
 mod exchange;
+mod files;
 mod handle;
 #[cfg(feature = "kruise")]
 pub mod kruise;
@@ -15,6 +16,7 @@ mod sandbox;
 
 pub use agent::{Agent, InvokeStream};
 pub use builder::ClientBuilder;
+pub use files::{FileReader, Files};
 pub use handle::Client;
 pub use sandbox::{DEFAULT_WAIT, Sandbox};
 
