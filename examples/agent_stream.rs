@@ -26,7 +26,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let target = agenttier_examples::target()?;
     let client = Client::from_config(target.config)?;
     let suffix = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() % 100_000;
-    let sandbox = client.create_sandbox(CreateSandbox::new("agent-python", format!("agent-{suffix}"))).await?;
+    let sandbox = client
+        .create_sandbox(CreateSandbox::new("agent-python", format!("agent-{suffix}")))
+        .await?;
     sandbox.wait_until_running(Duration::from_secs(120)).await?;
     let agent = sandbox.agent();
 
@@ -34,10 +36,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file_text("/workspace/agent.sh", AGENT)
         .install_command(["chmod", "+x", "/workspace/agent.sh"])
         .entrypoint(["/workspace/agent.sh"]);
-    let configured = agent.configure_with_log(configure, |stream, line| println!("  configure [{stream}] {line}")).await?;
-    println!("configured: install exit {}, skipped {}", configured.install_exit_code, configured.skipped);
+    let configured = agent
+        .configure_with_log(configure, |stream, line| println!("  configure [{stream}] {line}"))
+        .await?;
+    println!(
+        "configured: install exit {}, skipped {}",
+        configured.install_exit_code, configured.skipped
+    );
 
-    let mut events = agent.invoke_stream(Invoke::json(&serde_json::json!({"summarize": "README"}))?.prompt("be brief")).await?;
+    let mut events = agent
+        .invoke_stream(Invoke::json(&serde_json::json!({"summarize": "README"}))?.prompt("be brief"))
+        .await?;
     while let Some(event) = events.next().await {
         match event? {
             InvokeEvent::Start { invoke_id, .. } => println!("started {invoke_id}"),

@@ -222,7 +222,8 @@ impl Bench<'_> {
         }
         let py = self.python.as_ref().map(|p| p.interpreter.clone());
         let list_py = "import os, agenttier; print(len(agenttier.AgentTierClient(os.environ['AGENTTIER_API_URL']).list_sandboxes()))";
-        let cases: Vec<(&str, &str, Option<(PathBuf, Vec<&str>)>)> = vec![
+        type Case<'a> = (&'a str, &'a str, Option<(PathBuf, Vec<&'a str>)>);
+        let cases: Vec<Case> = vec![
             (
                 "cold start: --version",
                 "rust-cli",

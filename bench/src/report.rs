@@ -65,7 +65,8 @@ pub fn print(rows: &[Row], targets: &[Target]) {
         );
     }
     println!();
-    println!("{:<58} {:<16} {:<30} {}", "target", "goal", "measured", "met");
+    let [a, b, c, d] = ["target", "goal", "measured", "met"];
+    println!("{a:<58} {b:<16} {c:<30} {d}");
     println!("{}", "-".repeat(112));
     for t in targets {
         let met = match t.met {

@@ -21,13 +21,18 @@ fn async_futures_are_send() {
     assert_send(&sandbox.exec("true"));
     assert_send(&sandbox.wait_until_running(agenttier::DEFAULT_WAIT));
     assert_send(&sandbox.agent().invoke_stream(agenttier::models::Invoke::empty()));
-    assert_send(&sandbox.agent().configure_with_log(agenttier::models::Configure::new(), |_, _| {}));
+    assert_send(
+        &sandbox
+            .agent()
+            .configure_with_log(agenttier::models::Configure::new(), |_, _| {}),
+    );
 }
 
 #[test]
 fn streams_are_iterators_and_send_streams() {
     fn iterator<T: Iterator<Item = agenttier::Result<agenttier::models::InvokeEvent>>>() {}
-    fn send_stream<T: futures_util::Stream<Item = agenttier::Result<agenttier::models::InvokeEvent>> + Send + Unpin>() {}
+    fn send_stream<T: futures_util::Stream<Item = agenttier::Result<agenttier::models::InvokeEvent>> + Send + Unpin>() {
+    }
     iterator::<agenttier::blocking::InvokeStream>();
     send_stream::<agenttier::InvokeStream>();
 }

@@ -12,7 +12,11 @@ const ECHO_AGENT: &str = "#!/bin/sh\necho \"args:$*\"\ncat\necho\necho to-stderr
 
 #[maybe]
 async fn agent_sandbox(env: &Env, what: &str) -> sdk::Sandbox {
-    let sandbox = env.client.create_sandbox(CreateSandbox::new("agent-python", env.name(what))).await.unwrap();
+    let sandbox = env
+        .client
+        .create_sandbox(CreateSandbox::new("agent-python", env.name(what)))
+        .await
+        .unwrap();
     sandbox.wait_until_running(Duration::from_secs(30)).await.unwrap();
     sandbox
 }
@@ -30,19 +34,33 @@ pub async fn configure_is_idempotent(env: Env) {
     let sandbox = agent_sandbox(&env, "cfg").await;
     let agent = sandbox.agent();
     let mut lines = Vec::new();
-    let first = agent.configure_with_log(echo_configure(), |stream, line| lines.push((stream.clone(), line.to_owned()))).await.unwrap();
+    let first = agent
+        .configure_with_log(echo_configure(), |stream, line| {
+            lines.push((stream.clone(), line.to_owned()))
+        })
+        .await
+        .unwrap();
     assert!(!first.skipped);
     assert_eq!(first.install_exit_code, 0);
     assert_eq!(first.entrypoint, ["/workspace/agent.sh"]);
     assert_eq!(first.install_command_hash.len(), 64);
     assert!(first.last_configured_at.is_some());
-    assert!(lines.iter().any(|(s, l)| *s == LogStream::Stdout && l == "installed"), "{lines:?}");
-    assert!(lines.iter().any(|(_, l)| l.contains("uploading /workspace/agent.sh")), "{lines:?}");
+    assert!(
+        lines.iter().any(|(s, l)| *s == LogStream::Stdout && l == "installed"),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|(_, l)| l.contains("uploading /workspace/agent.sh")),
+        "{lines:?}"
+    );
     let second = agent.configure(echo_configure()).await.unwrap();
     assert!(second.skipped, "same files and command: install skipped");
     assert_eq!(second.install_command_hash, first.install_command_hash);
     let blob = sandbox.exec("od -An -tu1 /workspace/blob.bin").await.unwrap();
-    assert_eq!(blob.stdout.split_whitespace().collect::<Vec<_>>(), ["0", "159", "146", "150"]);
+    assert_eq!(
+        blob.stdout.split_whitespace().collect::<Vec<_>>(),
+        ["0", "159", "146", "150"]
+    );
     sandbox.terminate().await.unwrap();
 }
 
@@ -52,11 +70,17 @@ pub async fn invoke_payloads_and_prompt(env: Env) {
     let agent = sandbox.agent();
     agent.configure(echo_configure()).await.unwrap();
 
-    let json = agent.invoke(Invoke::json(&serde_json::json!({"task": "sum", "n": [1, 2]})).unwrap()).await.unwrap();
+    let json = agent
+        .invoke(Invoke::json(&serde_json::json!({"task": "sum", "n": [1, 2]})).unwrap())
+        .await
+        .unwrap();
     assert!(json.success(), "{json:?}");
     assert_eq!(json.stdout, "args:\n{\"n\":[1,2],\"task\":\"sum\"}\ntail");
     assert_eq!(json.stderr, "to-stderr");
-    assert!(json.invoke_id.starts_with("inv-") && json.invoke_id.len() == 28, "{json:?}");
+    assert!(
+        json.invoke_id.starts_with("inv-") && json.invoke_id.len() == 28,
+        "{json:?}"
+    );
 
     let text = agent.invoke(Invoke::text("plain text")).await.unwrap();
     assert_eq!(text.stdout, "args:\nplain text\ntail");
@@ -71,7 +95,10 @@ pub async fn invoke_payloads_and_prompt(env: Env) {
 pub async fn invoke_stream_of_100k_lines_in_order(env: Env) {
     let sandbox = agent_sandbox(&env, "many").await;
     let agent = sandbox.agent();
-    agent.configure(Configure::new().entrypoint(["seq", "1", "100000"])).await.unwrap();
+    agent
+        .configure(Configure::new().entrypoint(["seq", "1", "100000"]))
+        .await
+        .unwrap();
     let mut stream = agent.invoke_stream(Invoke::empty()).await.unwrap();
     let first = stream.next_event().await.unwrap().unwrap();
     assert!(matches!(first, InvokeEvent::Start { .. }), "{first:?}");
@@ -98,7 +125,10 @@ pub async fn cancel_ends_a_running_invoke(env: Env) {
     let sandbox = agent_sandbox(&env, "cancel").await;
     let agent = sandbox.agent();
     let looping = "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done";
-    agent.configure(Configure::new().entrypoint(["sh", "-c", looping])).await.unwrap();
+    agent
+        .configure(Configure::new().entrypoint(["sh", "-c", looping]))
+        .await
+        .unwrap();
     let mut stream = agent.invoke_stream(Invoke::empty()).await.unwrap();
     let mut ticks = 0;
     let mut exit = None;
@@ -129,11 +159,21 @@ pub async fn invoke_timeout_and_preconditions(env: Env) {
     let agent = sandbox.agent();
     let early = agent.invoke(Invoke::empty()).await.unwrap_err();
     assert_eq!(early.status(), Some(424), "{early:?}");
-    agent.configure(Configure::new().entrypoint(["sleep", "30"])).await.unwrap();
-    let slow = agent.invoke(Invoke::empty().timeout(Duration::from_secs(1))).await.unwrap();
+    agent
+        .configure(Configure::new().entrypoint(["sleep", "30"]))
+        .await
+        .unwrap();
+    let slow = agent
+        .invoke(Invoke::empty().timeout(Duration::from_secs(1)))
+        .await
+        .unwrap();
     assert_eq!((slow.exit_code, slow.reason), (-1, ExitReason::Timeout));
 
-    let code = env.client.create_sandbox(CreateSandbox::new("general-coding", env.name("codemode"))).await.unwrap();
+    let code = env
+        .client
+        .create_sandbox(CreateSandbox::new("general-coding", env.name("codemode")))
+        .await
+        .unwrap();
     code.wait_until_running(Duration::from_secs(30)).await.unwrap();
     let wrong_mode = code.agent().invoke(Invoke::empty()).await.unwrap_err();
     assert_eq!(wrong_mode.status(), Some(400), "{wrong_mode:?}");
