@@ -84,53 +84,14 @@ impl SseStream {
     }
 }
 
-#[cfg(feature = "kruise")]
-/// What opening a byte stream gave: the stream, or a plain answer (an error status).
-pub(crate) enum OpenedChunks {
-    Stream(Box<ChunkStream>),
-    Answer(RawResponse),
-}
-
-#[cfg(feature = "kruise")]
-/// A response body read chunk by chunk, with the idle timeout per read.
-pub(crate) struct ChunkStream {
-    body: ByteStream,
-    request: Request,
-    limits: Limits,
-}
-
-#[cfg(feature = "kruise")]
-impl fmt::Debug for ChunkStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChunkStream").field("path", &self.request.path).finish()
-    }
-}
-
-#[cfg(feature = "kruise")]
-impl ChunkStream {
-    /// The next bytes; `None` once the body has ended.
-    pub(crate) async fn next_chunk(&mut self) -> Option<Result<Vec<u8>>> {
-        match self.body.next().await? {
-            Ok(chunk) => Some(Ok(chunk.to_vec())),
-            Err(e) => {
-                let failure = if e.is_timeout() {
-                    Failure::Timeout(TimeoutKind::Idle)
-                } else {
-                    reqwest_failure(e)
-                };
-                Some(Err(failure_to_error(&self.request, failure, 1, self.limits)))
-            }
-        }
-    }
-}
-
 /// What opening a download gave: the body, or a plain answer (an error status).
 pub(crate) enum Fetched {
     Body(Box<Download>),
     Answer(RawResponse),
 }
 
-/// A download body being read in chunks, with the idle timeout between reads.
+/// A response body read in chunks with the idle timeout between reads: a file download, an
+/// archive, or a Kubernetes watch.
 pub(crate) struct Download {
     body: ByteStream,
     current: Bytes,
@@ -310,24 +271,11 @@ impl Transport {
         }
     }
 
-    /// Opens a raw byte stream (a Kubernetes watch); an error status is read whole.
-    #[cfg(feature = "kruise")]
-    pub(crate) async fn open_chunks(&self, req: &Request) -> std::result::Result<OpenedChunks, Failure> {
-        let response = self.start(req).await?;
-        if response.status().as_u16() >= 300 {
-            return self.read_whole(response).await.map(OpenedChunks::Answer);
-        }
-        Ok(OpenedChunks::Stream(Box::new(ChunkStream {
-            body: Box::pin(response.bytes_stream()),
-            request: Request::new(req.method.clone(), req.path.clone()),
-            limits: self.timeout_for(req),
-        })))
-    }
-
-    /// Opens a download: a success answer is returned unread, to be read with the idle timeout
-    /// (the client's read timeout); an error status is read whole.
+    /// Opens a body to read in chunks (a download or a watch): a success answer is returned
+    /// unread, to be read with the idle timeout (the client's read timeout); an error status is
+    /// read whole.
     pub(crate) async fn open_download(&self, req: &Request) -> std::result::Result<Fetched, Failure> {
-        let response = self.request_builder(req)?.send().await.map_err(reqwest_failure)?;
+        let response = self.start(req).await?;
         if response.status().as_u16() >= 300 {
             return self.read_whole(response).await.map(Fetched::Answer);
         }
@@ -408,15 +356,25 @@ impl Transport {
         answer
     }
 
-    /// URL, `Accept` and credentials of a streamed transfer.
+    /// URL, `Accept`, `Content-Type` of the body, credentials, the request's own headers, and
+    /// the total cap of a watch (its deadline; nothing else that streams has one).
     fn request_builder(&self, req: &Request) -> std::result::Result<reqwest::RequestBuilder, Failure> {
         let url = req.url(&self.config.base_url);
         let mut builder = self
             .http
             .request(req.method.clone(), url)
             .header(http::header::ACCEPT, req.accept.header_value());
+        if let Some(content_type) = req.content_type() {
+            builder = builder.header(http::header::CONTENT_TYPE, content_type);
+        }
         if let Some((name, value)) = self.config.auth.header().map_err(|e| Failure::Invalid(e.to_string()))? {
             builder = builder.header(name, value);
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(cap) = req.timeout.filter(|_| req.is_streaming()) {
+            builder = builder.timeout(cap);
         }
         Ok(builder)
     }
@@ -438,23 +396,7 @@ impl Transport {
     }
 
     async fn start(&self, req: &Request) -> std::result::Result<reqwest::Response, Failure> {
-        let url = req.url(&self.config.base_url);
-        let mut builder = self
-            .http
-            .request(req.method.clone(), url)
-            .header(http::header::ACCEPT, req.accept.header_value());
-        if let Some(content_type) = req.content_type() {
-            builder = builder.header(http::header::CONTENT_TYPE, content_type);
-        }
-        if let Some((name, value)) = self.config.auth.header().map_err(|e| Failure::Invalid(e.to_string()))? {
-            builder = builder.header(name, value);
-        }
-        for (name, value) in &req.headers {
-            builder = builder.header(name, value);
-        }
-        if let Some(cap) = req.timeout.filter(|_| req.is_streaming()) {
-            builder = builder.timeout(cap);
-        }
+        let mut builder = self.request_builder(req)?;
         if !matches!(req.body, Body::Empty) {
             builder = builder.body(req.body_bytes().to_vec());
         }

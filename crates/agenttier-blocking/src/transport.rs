@@ -72,56 +72,14 @@ impl SseStream {
     }
 }
 
-#[cfg(feature = "kruise")]
-/// What opening a byte stream gave: the stream, or a plain answer (an error status).
-pub(crate) enum OpenedChunks {
-    Stream(Box<ChunkStream>),
-    Answer(RawResponse),
-}
-
-#[cfg(feature = "kruise")]
-/// A response body read chunk by chunk, with the idle timeout per read.
-pub(crate) struct ChunkStream {
-    reader: ureq::BodyReader<'static>,
-    buf: Vec<u8>,
-    request: Request,
-    limits: Limits,
-}
-
-#[cfg(feature = "kruise")]
-impl fmt::Debug for ChunkStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChunkStream").field("path", &self.request.path).finish()
-    }
-}
-
-#[cfg(feature = "kruise")]
-impl ChunkStream {
-    /// The next bytes; `None` once the body has ended.
-    pub(crate) fn next_chunk(&mut self) -> Option<Result<Vec<u8>>> {
-        loop {
-            return match self.reader.read(&mut self.buf) {
-                Ok(0) => None,
-                Ok(n) => Some(Ok(self.buf[..n].to_vec())),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => Some(Err(failure_to_error(
-                    &self.request,
-                    io_failure(e, "reading the response stream"),
-                    1,
-                    self.limits,
-                ))),
-            };
-        }
-    }
-}
-
 /// What opening a download gave: the body, or a plain answer (an error status).
 pub(crate) enum Fetched {
     Body(Box<Download>),
     Answer(RawResponse),
 }
 
-/// A download body being read in chunks, with the idle timeout between reads.
+/// A response body read in chunks with the idle timeout between reads: a file download, an
+/// archive, or a Kubernetes watch.
 pub(crate) struct Download {
     reader: ureq::BodyReader<'static>,
     buf: Vec<u8>,
@@ -212,6 +170,7 @@ impl Transport {
             .max_redirects(0)
             .user_agent(config.user_agent.as_str())
             .timeout_connect(Some(config.connect_timeout))
+            .timeout_global(Some(config.timeout))
             .proxy(proxy)
             .tls_config(tls_config(&config)?)
             .max_idle_connections_per_host(64);
@@ -259,23 +218,8 @@ impl Transport {
         })))
     }
 
-    /// Opens a raw byte stream (a Kubernetes watch); an error status is read whole.
-    #[cfg(feature = "kruise")]
-    pub(crate) fn open_chunks(&self, req: &Request) -> std::result::Result<OpenedChunks, Failure> {
-        let response = self.start(req)?;
-        if response.status().as_u16() >= 300 {
-            return self.read_whole(response).map(OpenedChunks::Answer);
-        }
-        Ok(OpenedChunks::Stream(Box::new(ChunkStream {
-            reader: response.into_body().into_reader(),
-            buf: vec![0; 64 * 1024],
-            request: Request::new(req.method.clone(), req.path.clone()),
-            limits: self.timeout_for(req),
-        })))
-    }
-
-    /// Opens a download: a success answer is returned unread, to be read with the idle timeout;
-    /// an error status is read whole.
+    /// Opens a body to read in chunks (a download or a watch): a success answer is returned
+    /// unread, to be read with the idle timeout; an error status is read whole.
     pub(crate) fn open_download(&self, req: &Request) -> std::result::Result<Fetched, Failure> {
         let response = self.start_streaming(req, None)?;
         if response.status().as_u16() >= 300 {
@@ -322,6 +266,8 @@ impl Transport {
     ) -> std::result::Result<http::Response<ureq::Body>, Failure> {
         let mut builder = self.request_builder(req)?;
         let idle = Some(self.config.stream_idle_timeout);
+        // Only a watch sets a total cap (its deadline); transfers run as long as data flows.
+        let cap = req.timeout.filter(|_| req.is_streaming());
         let result = match body {
             None => {
                 let request = builder
@@ -330,7 +276,7 @@ impl Transport {
                 let request = self
                     .agent
                     .configure_request(request)
-                    .timeout_global(None)
+                    .timeout_global(cap)
                     .timeout_per_read(idle)
                     .build();
                 self.agent.run(request)
@@ -346,7 +292,7 @@ impl Transport {
                 let request = self
                     .agent
                     .configure_request(request)
-                    .timeout_global(None)
+                    .timeout_global(cap)
                     .timeout_per_read(idle)
                     .timeout_per_write(idle)
                     .build();
@@ -374,23 +320,8 @@ impl Transport {
         })
     }
 
-    /// URL, `Accept`, `Content-Type` of the body and credentials, for streamed transfers.
+    /// URL, `Accept`, `Content-Type` of the body, credentials and the request's own headers.
     fn request_builder(&self, req: &Request) -> std::result::Result<http::request::Builder, Failure> {
-        let url = req.url(&self.config.base_url);
-        let mut builder = http::Request::builder()
-            .method(req.method.clone())
-            .uri(&url)
-            .header(http::header::ACCEPT, req.accept.header_value());
-        if let Some(content_type) = req.content_type() {
-            builder = builder.header(http::header::CONTENT_TYPE, content_type);
-        }
-        if let Some((name, value)) = self.config.auth.header().map_err(|e| Failure::Invalid(e.to_string()))? {
-            builder = builder.header(name, value);
-        }
-        Ok(builder)
-    }
-
-    fn start(&self, req: &Request) -> std::result::Result<http::Response<ureq::Body>, Failure> {
         let url = req.url(&self.config.base_url);
         let mut builder = http::Request::builder()
             .method(req.method.clone())
@@ -405,35 +336,51 @@ impl Transport {
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
         }
+        Ok(builder)
+    }
+
+    fn start(&self, req: &Request) -> std::result::Result<http::Response<ureq::Body>, Failure> {
+        let builder = self.request_builder(req)?;
         let (timeout_global, timeout_per_read) = if req.is_streaming() {
             (req.timeout, Some(self.config.stream_idle_timeout))
         } else {
             (Some(req.timeout.unwrap_or(self.config.timeout)), None)
         };
+        // The agent's own settings fit a plain call; anything else gets a per-request
+        // configuration (which ureq makes by copying the agent's, so only when needed).
+        let plain = !req.is_streaming() && req.timeout.is_none();
         let result = match &req.body {
             Body::Empty => {
                 let request = builder
                     .body(())
                     .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
-                let request = self
-                    .agent
-                    .configure_request(request)
-                    .timeout_global(timeout_global)
-                    .timeout_per_read(timeout_per_read)
-                    .build();
-                self.agent.run(request)
+                if plain {
+                    self.agent.run(request)
+                } else {
+                    let request = self
+                        .agent
+                        .configure_request(request)
+                        .timeout_global(timeout_global)
+                        .timeout_per_read(timeout_per_read)
+                        .build();
+                    self.agent.run(request)
+                }
             }
             _ => {
                 let request = builder
                     .body(req.body_bytes())
                     .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
-                let request = self
-                    .agent
-                    .configure_request(request)
-                    .timeout_global(timeout_global)
-                    .timeout_per_read(timeout_per_read)
-                    .build();
-                self.agent.run(request)
+                if plain {
+                    self.agent.run(request)
+                } else {
+                    let request = self
+                        .agent
+                        .configure_request(request)
+                        .timeout_global(timeout_global)
+                        .timeout_per_read(timeout_per_read)
+                        .build();
+                    self.agent.run(request)
+                }
             }
         };
         result.map_err(ureq_failure)

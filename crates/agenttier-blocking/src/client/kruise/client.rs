@@ -14,7 +14,7 @@ use http::{HeaderName, HeaderValue};
 use super::Resources;
 use crate::client::{RawResponse, exchange, failure_to_error};
 use crate::maybe;
-use crate::transport::{ChunkStream, OpenedChunks, Transport};
+use crate::transport::{Download, Fetched, Transport};
 
 /// A client of one Kubernetes API server, for the `agents.kruise.io/v1alpha1` resources.
 ///
@@ -207,14 +207,14 @@ impl KruiseClient {
     }
 
     /// Opens one watch connection; an error status is mapped like any other.
-    pub(crate) async fn open_stream(&self, req: Request) -> Result<ChunkStream> {
+    pub(crate) async fn open_stream(&self, req: Request) -> Result<Download> {
         let mut renewed = false;
         loop {
             let ready = self.authorize(req.clone()).await?;
-            let opened = self.inner.transport.open_chunks(&ready).await;
+            let opened = self.inner.transport.open_download(&ready).await;
             let err: Error = match opened {
-                Ok(OpenedChunks::Stream(stream)) => return Ok(*stream),
-                Ok(OpenedChunks::Answer(resp)) => KubeStatus::from_body(resp.status, &resp.body).into(),
+                Ok(Fetched::Body(stream)) => return Ok(*stream),
+                Ok(Fetched::Answer(resp)) => KubeStatus::from_body(resp.status, &resp.body).into(),
                 Err(failure) => {
                     return Err(failure_to_error(
                         &ready,

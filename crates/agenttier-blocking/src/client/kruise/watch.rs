@@ -11,7 +11,7 @@ use agenttier_core::{Error, Result};
 
 use super::Resources;
 use crate::maybe;
-use crate::transport::ChunkStream;
+use crate::transport::Download;
 
 /// The events of a watch: an `Iterator` in the blocking client, a `Stream` in the async one.
 ///
@@ -43,7 +43,7 @@ impl<K: Resource> fmt::Debug for WatchStream<K> {
 pub(crate) struct Watcher<K: Resource> {
     resources: Resources<K>,
     state: WatchState<K>,
-    conn: Option<(ChunkStream, WatchDecoder<K>)>,
+    conn: Option<(Download, WatchDecoder<K>)>,
     pending: VecDeque<Result<WatchEvent<K>>>,
     ended: bool,
     idle_reconnects: u32,
@@ -134,25 +134,25 @@ impl<K: Resource> Watcher<K> {
             if self.ended {
                 return None;
             }
-            if let Some((stream, _)) = self.conn.as_mut() {
+            if let Some((stream, decoder)) = self.conn.as_mut() {
                 let chunk = stream.next_chunk().await;
-                match chunk {
-                    Some(Ok(bytes)) => {
+                let decoded = match chunk {
+                    Ok(Some(bytes)) => Some(decoder.push(bytes)),
+                    // Ended, cut or quiet past the read timeout: reconnect from the last version
+                    // (a partial event left by a cut is dropped; its change arrives again).
+                    Ok(None) | Err(_) => None,
+                };
+                match decoded {
+                    Some(items) => {
                         self.saw_bytes = true;
-                        let decoded = match self.conn.as_mut() {
-                            Some((_, decoder)) => decoder.push(&bytes),
-                            None => Vec::new(),
-                        };
-                        for item in decoded {
+                        for item in items {
                             if self.conn.is_none() || self.ended {
                                 break;
                             }
                             self.take(item);
                         }
                     }
-                    // Ended, cut or quiet past the read timeout: reconnect from the last version
-                    // (a partial event left by a cut is dropped; its change arrives again).
-                    Some(Err(_)) | None => self.disconnected(),
+                    None => self.disconnected(),
                 }
                 continue;
             }
