@@ -231,14 +231,6 @@ impl Transport {
         &self.config
     }
 
-    pub(crate) fn timeout_for(&self, req: &Request) -> Limits {
-        Limits {
-            connect: self.config.connect_timeout,
-            request: req.timeout.unwrap_or(self.config.timeout),
-            idle: self.config.stream_idle_timeout,
-        }
-    }
-
     pub(crate) async fn sleep(&self, d: Duration) {
         tokio::time::sleep(d).await;
     }
@@ -254,7 +246,7 @@ impl Transport {
             parser: SseParser::new(),
             ended: false,
             request: Request::new(req.method.clone(), req.path.clone()),
-            limits: self.timeout_for(req),
+            limits: Limits::for_request(&self.config, req),
         })))
     }
 
@@ -290,7 +282,7 @@ impl Transport {
             pos: 0,
             len,
             request: Request::new(req.method.clone(), req.path.clone()),
-            limits: self.timeout_for(req),
+            limits: Limits::for_request(&self.config, req),
         })))
     }
 

@@ -184,14 +184,6 @@ impl Transport {
         &self.config
     }
 
-    pub(crate) fn timeout_for(&self, req: &Request) -> Limits {
-        Limits {
-            connect: self.config.connect_timeout,
-            request: req.timeout.unwrap_or(self.config.timeout),
-            idle: self.config.stream_idle_timeout,
-        }
-    }
-
     pub(crate) fn sleep(&self, d: Duration) {
         std::thread::sleep(d);
     }
@@ -214,7 +206,7 @@ impl Transport {
             buf: vec![0; 64 * 1024],
             ended: false,
             request: Request::new(req.method.clone(), req.path.clone()),
-            limits: self.timeout_for(req),
+            limits: Limits::for_request(&self.config, req),
         })))
     }
 
@@ -231,7 +223,7 @@ impl Transport {
             buf: vec![0; 64 * 1024],
             len,
             request: Request::new(req.method.clone(), req.path.clone()),
-            limits: self.timeout_for(req),
+            limits: Limits::for_request(&self.config, req),
         })))
     }
 

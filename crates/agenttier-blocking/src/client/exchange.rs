@@ -78,7 +78,12 @@ pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseSt
             trace_response(req, resp.status, 1);
             Err(status_error(&resp, 1))
         }
-        Err(failure) => Err(failure_to_error(req, failure, 1, transport.timeout_for(req))),
+        Err(failure) => Err(failure_to_error(
+            req,
+            failure,
+            1,
+            Limits::for_request(transport.config(), req),
+        )),
     }
 }
 
@@ -116,7 +121,7 @@ pub(crate) async fn download(transport: &Transport, req: &Request) -> Result<Dow
                 trace_response(req, resp.status, retries + 1);
                 status_error(&resp, retries + 1)
             }
-            Err(failure) => failure_to_error(req, failure, retries + 1, transport.timeout_for(req)),
+            Err(failure) => failure_to_error(req, failure, retries + 1, Limits::for_request(transport.config(), req)),
         });
     }
 }
@@ -170,7 +175,12 @@ fn finish(
                 Err(status_error(&resp, attempts))
             }
         }
-        Err(failure) => Err(failure_to_error(req, failure, attempts, transport.timeout_for(req))),
+        Err(failure) => Err(failure_to_error(
+            req,
+            failure,
+            attempts,
+            Limits::for_request(transport.config(), req),
+        )),
     }
 }
 
@@ -234,6 +244,17 @@ pub(crate) struct Limits {
     pub(crate) connect: Duration,
     pub(crate) request: Duration,
     pub(crate) idle: Duration,
+}
+
+impl Limits {
+    /// The limits `config` gives `req`.
+    pub(crate) fn for_request(config: &agenttier_core::ClientConfig, req: &Request) -> Limits {
+        Limits {
+            connect: config.connect_timeout,
+            request: req.timeout.unwrap_or(config.timeout),
+            idle: config.stream_idle_timeout,
+        }
+    }
 }
 
 #[cfg(feature = "tracing")]

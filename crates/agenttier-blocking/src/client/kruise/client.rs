@@ -12,7 +12,7 @@ use agenttier_core::{Auth, ClientConfig, Error, Result, RetryPolicy};
 use http::{HeaderName, HeaderValue};
 
 use super::Resources;
-use crate::client::{RawResponse, exchange, failure_to_error};
+use crate::client::{Limits, RawResponse, exchange, failure_to_error};
 use crate::maybe;
 use crate::transport::{Download, Fetched, Transport};
 
@@ -220,7 +220,7 @@ impl KruiseClient {
                         &ready,
                         failure,
                         1,
-                        self.inner.transport.timeout_for(&ready),
+                        Limits::for_request(self.inner.transport.config(), &ready),
                     ));
                 }
             };
