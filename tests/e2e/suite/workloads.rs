@@ -30,7 +30,7 @@ pub async fn exec_output_exit_codes_and_newlines(env: Env) {
     assert_eq!(out.exit_code, 3);
     assert!(!out.success());
     let pwd = sandbox
-        .exec(Exec::new("cd /workspace && pwd && echo $((6*7))"))
+        .exec(Exec::new("pwd && echo $((6*7))"))
         .await
         .unwrap();
     assert_eq!(pwd.stdout, "/workspace\n42\n");

@@ -255,7 +255,9 @@ pub(crate) fn shell_command(holder: Option<&Holder>, dir: &Path, sandbox: &str, 
                 .arg(ns("uts"))
                 .arg(ns("ipc"))
                 .arg(ns("pid"))
-                .args(["--", "/bin/sh", "-c", "cd /workspace && exec /bin/sh -c \"$1\"", "sh"])
+                // The working directory is opened inside the sandbox's mount namespace, which
+                // saves the extra shell a `cd` would need (util-linux 2.38+).
+                .args(["--wdns=/workspace", "--", "/bin/sh", "-c"])
                 .arg(command)
                 .env("WORKSPACE", "/workspace")
                 .env("HOME", "/workspace");
