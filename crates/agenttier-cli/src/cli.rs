@@ -1,7 +1,9 @@
 //! The command line: every command, flag and argument (clap derive).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use agenttier::models::WORKSPACE;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The exit-code table shown at the end of `--help`.
@@ -152,6 +154,9 @@ pub enum SandboxCommand {
     /// Port forwarding
     #[command(subcommand)]
     Ports(PortsCommand),
+    /// Files of a sandbox's workspace: list, read, write, upload, download, zip archives
+    #[command(subcommand)]
+    Files(FilesCommand),
 }
 
 /// `agenttier sandbox create`
@@ -262,6 +267,91 @@ pub enum PortsCommand {
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         port: u16,
     },
+}
+
+/// `agenttier sandbox files ...`
+///
+/// Remote paths are absolute inside the sandbox (`/workspace/src/main.py`); the Router serves
+/// files of up to 32 MiB each.
+#[derive(Debug, Subcommand)]
+pub enum FilesCommand {
+    /// List a directory (NAME/SIZE/MODE/MODIFIED)
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Directory to list
+        #[arg(long, default_value = WORKSPACE, value_name = "DIR")]
+        path: String,
+    },
+    /// Write a file's raw bytes to stdout (the same in both output modes)
+    Cat {
+        /// Sandbox id
+        sandbox_id: String,
+        /// File to print, e.g. /workspace/out.log
+        path: String,
+    },
+    /// Upload a local file (at most 32 MiB), creating parent directories
+    Upload {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Local file to upload
+        local: PathBuf,
+        /// Destination in the sandbox, e.g. /workspace/script.py
+        remote: String,
+    },
+    /// Download a file to a local path (into it, when it is a directory)
+    Download {
+        /// Sandbox id
+        sandbox_id: String,
+        /// File in the sandbox
+        remote: String,
+        /// Local destination file or directory
+        local: PathBuf,
+    },
+    /// Download a zip archive of a directory
+    Archive {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Local zip file to write, or - for stdout
+        #[arg(long, value_name = "FILE|-")]
+        dest: String,
+        /// Directory to archive (/workspace or below)
+        #[arg(long, default_value = WORKSPACE, value_name = "DIR")]
+        path: String,
+    },
+    /// Write inline text, a local file or stdin to a file, replacing what was there
+    Write(WriteArgs),
+}
+
+impl FilesCommand {
+    /// The sandbox the command is about.
+    pub fn sandbox_id(&self) -> &str {
+        match self {
+            FilesCommand::Ls { sandbox_id, .. }
+            | FilesCommand::Cat { sandbox_id, .. }
+            | FilesCommand::Upload { sandbox_id, .. }
+            | FilesCommand::Download { sandbox_id, .. }
+            | FilesCommand::Archive { sandbox_id, .. }
+            | FilesCommand::Write(WriteArgs { sandbox_id, .. }) => sandbox_id,
+        }
+    }
+}
+
+/// `agenttier sandbox files write`
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("content").required(true).args(["data", "file"]))]
+pub struct WriteArgs {
+    /// Sandbox id
+    pub sandbox_id: String,
+    /// Destination in the sandbox, e.g. /workspace/notes.txt
+    pub path: String,
+    /// The content, as text
+    #[arg(long, value_name = "TEXT")]
+    pub data: Option<String>,
+    /// Read the content from a local file, or from stdin with -
+    #[arg(long, value_name = "LOCAL|-")]
+    pub file: Option<PathBuf>,
 }
 
 /// Port protocol.

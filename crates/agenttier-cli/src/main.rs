@@ -8,6 +8,7 @@
 //! agenttier version | login | whoami | completions <shell>
 //! agenttier sandbox list | get | create | stop | resume | delete | exec | wait
 //! agenttier sandbox ports list | forward | remove
+//! agenttier sandbox files ls | cat | upload | download | archive | write
 //! agenttier template list | get
 //! agenttier configure | invoke          (agent-mode sandboxes)
 //! ```
@@ -25,18 +26,21 @@
 //!
 //! Human-readable text and tables by default; `--output json` (`-o json`) prints JSON for
 //! scripts, with the same keys as the Python CLI's JSON output. Colour is used only when stdout
-//! is a terminal and `NO_COLOR` is unset; spinners only when stderr is a terminal.
+//! is a terminal and `NO_COLOR` is unset; spinners and transfer progress bars only when stderr
+//! is a terminal. `sandbox files cat` and `sandbox files archive --dest -` write the raw bytes
+//! to stdout in both modes (the archive's destination is `--dest`, not `-o`, which stays the
+//! output format).
 //!
 //! # Exit codes
 //!
 //! | Code | Meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | any other failure: API error (400, 429, 5xx ...), sandbox in the `Error` phase, undecodable answer |
-//! | 2 | usage or configuration error: bad flags, no API URL configured, invalid input, unreadable config file |
+//! | 1 | any other failure: API error (400, 413, 429, 5xx ...), sandbox in the `Error` phase, undecodable answer, a local file that cannot be written |
+//! | 2 | usage or configuration error: bad flags, no API URL configured, invalid input (a bad remote path, a file over the 32 MiB limit, an unreadable local file to upload), unreadable config file |
 //! | 3 | authentication failed (401): missing or rejected credentials |
 //! | 4 | not authorized (403), including governance policy violations |
-//! | 5 | not found (404) |
+//! | 5 | not found (404): the sandbox, template, or remote file or directory |
 //! | 6 | conflict (409): the sandbox exists already or is in the wrong state |
 //! | 7 | timeout: the Router did not answer in time, or a sandbox did not become `Running` in time |
 //! | 8 | the Router could not be reached (connection refused, DNS, TLS ...) |

@@ -59,6 +59,11 @@ impl Out {
             .map_err(|e| Failure::io("writing to stdout", &e))
     }
 
+    /// Stdout itself, for streaming raw bytes (`files cat`, `files archive --dest -`).
+    pub fn writer(&mut self) -> &mut impl Write {
+        &mut self.stdout
+    }
+
     /// `text` in bold, when colour is on.
     pub fn bold(&self, text: &str) -> String {
         self.paint("1", text)
@@ -136,17 +141,48 @@ impl Out {
 }
 
 /// A spinner on stderr while something slow happens; nothing at all when stderr is not a terminal.
+/// A transfer spinner counts bytes, and becomes a bar once the total is known.
 pub struct Spinner(Option<indicatif::ProgressBar>);
 
 impl Spinner {
     /// Starts spinning with `message`.
     pub fn start(message: impl Into<String>) -> Spinner {
+        Spinner::with_style(message, None)
+    }
+
+    /// Starts a byte counter for a file transfer described by `message` (e.g. `uploading a.bin`);
+    /// feed it with [`Spinner::progress`].
+    pub fn transfer(message: impl Into<String>) -> Spinner {
+        let style = indicatif::ProgressStyle::with_template("{spinner} {msg} {bytes} ({bytes_per_sec})").ok();
+        Spinner::with_style(message, style)
+    }
+
+    fn with_style(message: impl Into<String>, style: Option<indicatif::ProgressStyle>) -> Spinner {
         if !io::stderr().is_terminal() {
             return Spinner(None);
         }
-        let bar = indicatif::ProgressBar::new_spinner().with_message(message.into());
+        let mut bar = indicatif::ProgressBar::new_spinner().with_message(message.into());
+        if let Some(style) = style {
+            bar = bar.with_style(style);
+        }
         bar.enable_steady_tick(Duration::from_millis(100));
         Spinner(Some(bar))
+    }
+
+    /// The callback for `Files::with_progress` (bytes so far, total when known), when shown.
+    pub fn progress(&self) -> Option<impl Fn(u64, Option<u64>) + Send + Sync + 'static> {
+        let bar = self.0.clone()?;
+        Some(move |done: u64, total: Option<u64>| {
+            if let Some(total) = total.filter(|_| bar.length().is_none()) {
+                bar.set_length(total);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{msg} [{wide_bar}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+                ) {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+            }
+            bar.set_position(done);
+        })
     }
 }
 

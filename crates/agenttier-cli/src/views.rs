@@ -1,7 +1,7 @@
 //! JSON shapes of `--output json`: the keys of the Python CLI's JSON output (snake_case, `null`
 //! for an absent value), so scripts written for it keep working. Timestamps are RFC 3339.
 
-use agenttier::models::{CommandResult, CurrentUser, ForwardedPort, SandboxInfo, Template};
+use agenttier::models::{CommandResult, CurrentUser, FileEntry, ForwardedPort, SandboxInfo, Template};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -119,6 +119,40 @@ impl<'a> From<&'a Template> for TemplateView<'a> {
             spec: &t.spec,
         }
     }
+}
+
+/// A directory entry (`FileEntry` of the Python SDK; `modified_at` in unix seconds).
+#[derive(Serialize)]
+pub struct File<'a> {
+    name: &'a str,
+    size: u64,
+    is_dir: bool,
+    mode: Option<&'a str>,
+    modified_at: Option<i64>,
+}
+
+impl<'a> From<&'a FileEntry> for File<'a> {
+    fn from(e: &'a FileEntry) -> Self {
+        File {
+            name: &e.name,
+            size: e.size,
+            is_dir: e.is_dir,
+            mode: opt(&e.mode),
+            modified_at: (e.modified_at != 0).then_some(e.modified_at),
+        }
+    }
+}
+
+/// The outcome of a file transfer: the remote path, the bytes moved, and the local side.
+#[derive(Serialize)]
+pub struct Transferred<'a> {
+    /// The absolute path in the sandbox (the file, or the archived directory).
+    pub path: &'a str,
+    /// Bytes written (the file's size, or the archive's).
+    pub bytes: u64,
+    /// The local file, or `-` for stdin/stdout; absent for inline `write --data`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
 }
 
 /// The caller's identity.

@@ -64,6 +64,40 @@ impl Fixture {
         self.run(&all).ok().json()
     }
 
+    /// The raw stdout of a successful run (for binary output).
+    fn bytes(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "agenttier {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// A run with `input` on stdin.
+    fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write as _;
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        // A refusal may come before all of stdin is read: write from a thread, ignore EPIPE.
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        Run::new(out, args, self.router.admin_key())
+    }
+
     /// Creates a Running sandbox.
     fn sandbox(&self, name: &str) {
         self.run(&["sandbox", "create", name, "--template", "general-coding", "--wait"])
@@ -752,4 +786,429 @@ fn invoke_exits_with_the_agent_code_and_can_be_canceled() {
     // The invocation is over: cancelling it again is "not found".
     fx.run(&["invoke", "ag", "--cancel", id]).code(5);
     assert_eq!(fx.run(&["invoke", "ag", "--cancel", "inv-unknown"]).code(5).stdout, "");
+}
+
+/// Every byte value, then a run that is not valid UTF-8, over more than one transfer chunk.
+fn binary_blob() -> Vec<u8> {
+    let mut data: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    data.extend_from_slice(b"\xff\xfe\x00\r\n\x80 end");
+    data
+}
+
+fn unzip(bytes: Vec<u8>) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read as _;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip archive");
+    let mut entries = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        entries.insert(entry.name().to_owned(), data);
+    }
+    entries
+}
+
+#[test]
+fn files_upload_cat_download_round_trip_binary_in_both_modes() {
+    let fx = Fixture::new();
+    fx.sandbox("fs");
+    let blob = binary_blob();
+    let local = fx.dir.path().join("blob.bin");
+    std::fs::write(&local, &blob).unwrap();
+    let local_arg = local.to_str().unwrap();
+
+    // upload: text, then JSON
+    let run = fx
+        .run(&["sandbox", "files", "upload", "fs", local_arg, "/workspace/bin/blob.bin"])
+        .ok();
+    assert_eq!(
+        run.stdout,
+        format!("uploaded {} bytes to /workspace/bin/blob.bin\n", blob.len())
+    );
+    assert!(run.stderr.is_empty(), "no progress bar off a terminal: {}", run.stderr);
+    let json = fx.json(&["sandbox", "files", "upload", "fs", local_arg, "workspace//bin/copy.bin"]);
+    assert_eq!(json["path"], "/workspace/bin/copy.bin");
+    assert_eq!(json["bytes"], blob.len());
+    assert_eq!(json["local"], local_arg);
+
+    // cat: raw bytes in both modes
+    assert_eq!(
+        fx.bytes(&["sandbox", "files", "cat", "fs", "/workspace/bin/blob.bin"]),
+        blob
+    );
+    assert_eq!(
+        fx.bytes(&["sandbox", "files", "cat", "fs", "/workspace/bin/copy.bin", "-o", "json"]),
+        blob
+    );
+
+    // download: text to a file, JSON into a directory (the remote name is kept)
+    let down = fx.dir.path().join("down.bin");
+    let run = fx
+        .run(&[
+            "sandbox",
+            "files",
+            "download",
+            "fs",
+            "/workspace/bin/blob.bin",
+            down.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(
+        run.stdout,
+        format!("downloaded {} bytes to {}\n", blob.len(), down.display())
+    );
+    assert_eq!(std::fs::read(&down).unwrap(), blob);
+    let into = fx.dir.path().join("into");
+    std::fs::create_dir(&into).unwrap();
+    let json = fx.json(&[
+        "sandbox",
+        "files",
+        "download",
+        "fs",
+        "/workspace/bin/copy.bin",
+        into.to_str().unwrap(),
+    ]);
+    let landed = into.join("copy.bin");
+    assert_eq!(json["path"], "/workspace/bin/copy.bin");
+    assert_eq!(json["bytes"], blob.len());
+    assert_eq!(json["local"], landed.to_str().unwrap());
+    assert_eq!(std::fs::read(&landed).unwrap(), blob);
+
+    // ls: table and JSON
+    let table = fx.run(&["sandbox", "files", "ls", "fs"]).ok().stdout;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "SIZE", "MODE", "MODIFIED"]);
+    assert!(table.lines().any(|l| l.starts_with("bin/ ")), "{table}");
+    let table = fx
+        .run(&["sandbox", "files", "ls", "fs", "--path", "/workspace/bin"])
+        .ok()
+        .stdout;
+    let row: Vec<&str> = table
+        .lines()
+        .find(|l| l.starts_with("blob.bin "))
+        .unwrap_or_else(|| panic!("{table}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[1], blob.len().to_string());
+    assert!(row[2].starts_with('-') && row[3].contains('T'), "{row:?}");
+    let list = fx.json(&["sandbox", "files", "list", "fs", "--path", "/workspace/bin"]);
+    let entries = list.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{list}");
+    let blob_entry = entries.iter().find(|e| e["name"] == "blob.bin").unwrap();
+    assert_eq!(blob_entry["size"], blob.len());
+    assert_eq!(blob_entry["is_dir"], false);
+    assert!(blob_entry["mode"].as_str().unwrap().starts_with('-'));
+    assert!(blob_entry["modified_at"].as_i64().unwrap() > 1_600_000_000);
+    let top = fx.json(&["sandbox", "files", "ls", "fs"]);
+    let bin = top.as_array().unwrap().iter().find(|e| e["name"] == "bin").unwrap();
+    assert_eq!(bin["is_dir"], true);
+}
+
+#[test]
+fn files_write_in_both_modes() {
+    let fx = Fixture::new();
+    fx.sandbox("wr");
+    // --data, text
+    let run = fx
+        .run(&[
+            "sandbox",
+            "files",
+            "write",
+            "wr",
+            "/workspace/notes/a.txt",
+            "--data",
+            "héllo\n",
+        ])
+        .ok();
+    assert_eq!(run.stdout, "wrote /workspace/notes/a.txt\n");
+    assert_eq!(
+        fx.bytes(&["sandbox", "files", "cat", "wr", "/workspace/notes/a.txt"]),
+        "héllo\n".as_bytes()
+    );
+    // --data, JSON (an empty file is fine)
+    let json = fx.json(&["sandbox", "files", "write", "wr", "/workspace/empty", "--data", ""]);
+    assert_eq!(json, serde_json::json!({"path": "/workspace/empty", "bytes": 0}));
+    // --file LOCAL, JSON
+    let blob = binary_blob();
+    let local = fx.dir.path().join("w.bin");
+    std::fs::write(&local, &blob).unwrap();
+    let json = fx.json(&[
+        "sandbox",
+        "files",
+        "write",
+        "wr",
+        "/workspace/w.bin",
+        "--file",
+        local.to_str().unwrap(),
+    ]);
+    assert_eq!(json["bytes"], blob.len());
+    assert_eq!(json["local"], local.to_str().unwrap());
+    assert_eq!(fx.bytes(&["sandbox", "files", "cat", "wr", "/workspace/w.bin"]), blob);
+    // --file - (stdin), text and JSON
+    let run = fx
+        .run_with_stdin(
+            &["sandbox", "files", "write", "wr", "/workspace/stdin.bin", "--file", "-"],
+            &blob,
+        )
+        .ok();
+    assert_eq!(run.stdout, "wrote /workspace/stdin.bin\n");
+    assert_eq!(
+        fx.bytes(&["sandbox", "files", "cat", "wr", "/workspace/stdin.bin"]),
+        blob
+    );
+    let json = fx
+        .run_with_stdin(
+            &[
+                "sandbox",
+                "files",
+                "write",
+                "wr",
+                "/workspace/stdin.txt",
+                "--file",
+                "-",
+                "-o",
+                "json",
+            ],
+            b"piped",
+        )
+        .ok()
+        .json();
+    assert_eq!(
+        json,
+        serde_json::json!({"path": "/workspace/stdin.txt", "bytes": 5, "local": "-"})
+    );
+    // exactly one of --data and --file
+    fx.run(&["sandbox", "files", "write", "wr", "/workspace/x"]).code(2);
+    fx.run(&[
+        "sandbox",
+        "files",
+        "write",
+        "wr",
+        "/workspace/x",
+        "--data",
+        "a",
+        "--file",
+        "-",
+    ])
+    .code(2);
+}
+
+#[test]
+fn files_archive_unzips_in_both_modes() {
+    let fx = Fixture::new();
+    fx.sandbox("ar");
+    let blob = binary_blob();
+    let local = fx.dir.path().join("blob.bin");
+    std::fs::write(&local, &blob).unwrap();
+    fx.run(&[
+        "sandbox",
+        "files",
+        "upload",
+        "ar",
+        local.to_str().unwrap(),
+        "/workspace/app/data/blob.bin",
+    ])
+    .ok();
+    fx.run(&[
+        "sandbox",
+        "files",
+        "write",
+        "ar",
+        "/workspace/app/main.py",
+        "--data",
+        "print('hi')\n",
+    ])
+    .ok();
+
+    // text, default --path /workspace
+    let dest = fx.dir.path().join("ws.zip");
+    let run = fx
+        .run(&["sandbox", "files", "archive", "ar", "--dest", dest.to_str().unwrap()])
+        .ok();
+    let size = std::fs::metadata(&dest).unwrap().len();
+    assert_eq!(
+        run.stdout,
+        format!("archived /workspace to {} ({size} bytes)\n", dest.display())
+    );
+    let entries = unzip(std::fs::read(&dest).unwrap());
+    assert_eq!(entries["app/data/blob.bin"], blob);
+    assert_eq!(entries["app/main.py"], b"print('hi')\n");
+
+    // JSON, with --path; `-o` stays the output format
+    let dest = fx.dir.path().join("app.zip");
+    let json = fx.json(&[
+        "sandbox",
+        "files",
+        "archive",
+        "ar",
+        "--path",
+        "/workspace/app",
+        "--dest",
+        dest.to_str().unwrap(),
+    ]);
+    assert_eq!(json["path"], "/workspace/app");
+    assert_eq!(json["local"], dest.to_str().unwrap());
+    assert_eq!(json["bytes"], std::fs::metadata(&dest).unwrap().len());
+    let entries = unzip(std::fs::read(&dest).unwrap());
+    assert_eq!(entries["data/blob.bin"], blob);
+    assert!(entries.contains_key("main.py"), "{:?}", entries.keys());
+
+    // --dest -: the zip on stdout, in both modes
+    for extra in [&[][..], &["-o", "json"]] {
+        let mut args = vec![
+            "sandbox",
+            "files",
+            "archive",
+            "ar",
+            "--path",
+            "/workspace/app",
+            "--dest",
+            "-",
+        ];
+        args.extend(extra);
+        let entries = unzip(fx.bytes(&args));
+        assert_eq!(entries["data/blob.bin"], blob);
+    }
+    // --dest is required (and -o is not it)
+    fx.run(&["sandbox", "files", "archive", "ar"]).code(2);
+    fx.run(&["sandbox", "files", "archive", "ar", "-o", "out.zip"]).code(2);
+}
+
+#[test]
+fn files_errors_map_to_exit_codes() {
+    let fx = Fixture::new();
+    fx.sandbox("er");
+    let local = fx.dir.path().join("small.txt");
+    std::fs::write(&local, "x").unwrap();
+    let local_arg = local.to_str().unwrap();
+
+    // A missing remote file or directory: 5, naming the path (not the sandbox).
+    fx.run(&["sandbox", "files", "cat", "er", "/workspace/missing.txt"])
+        .code(5)
+        .error_line(&[
+            "\"/workspace/missing.txt\" not found in sandbox \"er\"",
+            "files ls er --path /workspace",
+        ]);
+    let down = fx.dir.path().join("never.txt");
+    fx.run(&[
+        "sandbox",
+        "files",
+        "download",
+        "er",
+        "/workspace/missing.txt",
+        down.to_str().unwrap(),
+        "-o",
+        "json",
+    ])
+    .code(5);
+    assert!(!down.exists(), "a refused download leaves no local file");
+    fx.run(&["sandbox", "files", "ls", "er", "--path", "/workspace/nodir"])
+        .code(5)
+        .error_line(&["/workspace/nodir", "not found"]);
+    let zip = fx.dir.path().join("never.zip");
+    fx.run(&[
+        "sandbox",
+        "files",
+        "archive",
+        "er",
+        "--path",
+        "/workspace/nodir",
+        "--dest",
+        zip.to_str().unwrap(),
+    ])
+    .code(5);
+    assert!(!zip.exists());
+    // A missing sandbox: 5, naming the sandbox.
+    for args in [
+        &["sandbox", "files", "ls", "nope"][..],
+        &["sandbox", "files", "cat", "nope", "/workspace/a"],
+        &["sandbox", "files", "upload", "nope", local_arg, "/workspace/a"],
+        &["sandbox", "files", "write", "nope", "/workspace/a", "--data", "x"],
+    ] {
+        fx.run(args)
+            .code(5)
+            .error_line(&["sandbox \"nope\" not found", "agenttier sandbox list"]);
+    }
+
+    // Refused locally, before any request: usage errors (2).
+    let missing = fx.dir.path().join("no-such-file");
+    fx.run(&[
+        "sandbox",
+        "files",
+        "upload",
+        "er",
+        missing.to_str().unwrap(),
+        "/workspace/a",
+    ])
+    .code(2)
+    .error_line(&["cannot read", "no-such-file"]);
+    fx.run(&[
+        "sandbox",
+        "files",
+        "upload",
+        "er",
+        fx.dir.path().to_str().unwrap(),
+        "/workspace/a",
+    ])
+    .code(2)
+    .error_line(&["is a directory"]);
+    fx.run(&["sandbox", "files", "cat", "er", "/workspace/../etc/passwd"])
+        .code(2)
+        .error_line(&["'..'"]);
+    let big = fx.dir.path().join("big.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(32 * 1024 * 1024 + 1)
+        .unwrap();
+    fx.run(&[
+        "sandbox",
+        "files",
+        "upload",
+        "er",
+        big.to_str().unwrap(),
+        "/workspace/big.bin",
+    ])
+    .code(2)
+    .error_line(&["32 MiB"]);
+    fx.run(&[
+        "sandbox",
+        "files",
+        "write",
+        "er",
+        "/workspace/big.bin",
+        "--file",
+        big.to_str().unwrap(),
+    ])
+    .code(2)
+    .error_line(&["32 MiB"]);
+    let over = vec![b'a'; 32 * 1024 * 1024 + 1];
+    fx.run_with_stdin(
+        &["sandbox", "files", "write", "er", "/workspace/big.bin", "--file", "-"],
+        &over,
+    )
+    .code(2);
+    fx.run(&["sandbox", "files", "cat", "er", "/workspace/big.bin"]).code(5);
+
+    // A local destination that cannot be created: a local failure (1).
+    let nowhere = fx.dir.path().join("no-dir").join("x");
+    fx.run(&["sandbox", "files", "write", "er", "/workspace/ok.txt", "--data", "ok"])
+        .ok();
+    fx.run(&[
+        "sandbox",
+        "files",
+        "download",
+        "er",
+        "/workspace/ok.txt",
+        nowhere.to_str().unwrap(),
+    ])
+    .code(1)
+    .error_line(&["no-dir"]);
+
+    // A stopped sandbox: conflict (6).
+    fx.run(&["sandbox", "stop", "er"]).ok();
+    wait_for_phase(&fx, "er", "Stopped");
+    fx.run(&["sandbox", "files", "cat", "er", "/workspace/ok.txt"]).code(6);
+    fx.run(&["sandbox", "files", "upload", "er", local_arg, "/workspace/a"])
+        .code(6);
 }

@@ -3,6 +3,7 @@
 mod account;
 mod agent;
 mod completions;
+mod files;
 mod ports;
 mod sandbox;
 mod template;
@@ -95,6 +96,7 @@ fn subject(command: &Command) -> Option<String> {
             | SandboxCommand::Delete { sandbox_id }
             | SandboxCommand::Wait { sandbox_id, .. } => sandbox(sandbox_id),
             SandboxCommand::Exec(args) => sandbox(&args.sandbox_id),
+            SandboxCommand::Files(cmd) => sandbox(cmd.sandbox_id()),
             SandboxCommand::Create(_) | SandboxCommand::List { .. } => None,
             SandboxCommand::Ports(
                 PortsCommand::List { sandbox_id }

@@ -5,7 +5,7 @@ use std::io::Write;
 use agenttier::blocking::Client;
 use agenttier::models::{CreateSandbox, Exec, SandboxFilter, SandboxInfo, SandboxPhase};
 
-use super::{CmdResult, ports};
+use super::{CmdResult, files, ports};
 use crate::cli::{CreateArgs, ExecArgs, SandboxCommand};
 use crate::exit::{self, Failure, OK};
 use crate::output::{Out, Spinner};
@@ -43,6 +43,7 @@ pub fn run(cmd: SandboxCommand, client: &Client, out: &mut Out) -> CmdResult {
             Ok(OK)
         }
         SandboxCommand::Ports(cmd) => ports::run(cmd, client, out),
+        SandboxCommand::Files(cmd) => files::run(cmd, client, out),
     }
 }
 
