@@ -81,6 +81,8 @@ mod auth;
 mod errors;
 mod exec;
 mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gotime;
 mod governance;
 pub mod keys;

@@ -122,6 +122,17 @@ fn validate(req: &ConfigureRequest) -> Result<Vec<Target>, ApiError> {
     Ok(targets)
 }
 
+/// Decodes and checks a configure body without a sandbox: returns the cleaned target paths and
+/// the install hash.
+pub(crate) fn check_body(body: &[u8]) -> Result<(Vec<String>, String), ApiError> {
+    let req: ConfigureRequest = decode_body(body)?;
+    let targets = validate(&req)?;
+    let files = req.files.unwrap_or_default();
+    limits(&files)?;
+    let hash = install_hash(req.install_command.as_deref().unwrap_or_default(), &files);
+    Ok((targets.into_iter().map(|t| t.cleaned).collect(), hash))
+}
+
 /// Size caps (403, as the Router's configure governance gate).
 fn limits(files: &[ConfigureFile]) -> Result<(), ApiError> {
     let forbidden = |m: String| Err(ApiError::Json(StatusCode::FORBIDDEN, m));

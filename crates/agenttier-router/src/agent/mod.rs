@@ -7,11 +7,11 @@
 //! one Router replica.
 
 mod cancel;
-mod configure;
+pub(crate) mod configure;
 mod invoke;
 mod run;
 mod sse;
-mod workspace;
+pub(crate) mod workspace;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -6,7 +6,7 @@
 mod archive;
 mod download;
 mod list;
-mod paths;
+pub(crate) mod paths;
 mod upload;
 
 pub(crate) use archive::archive;

@@ -3,8 +3,8 @@
 //! path elsewhere → `405`).
 
 mod meta;
-mod ports;
-mod sandboxes;
+pub(crate) mod ports;
+pub(crate) mod sandboxes;
 
 use axum::Router;
 use axum::extract::Request;

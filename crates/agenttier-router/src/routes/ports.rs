@@ -52,15 +52,9 @@ struct ForwardRequest {
     protocol: Option<String>,
 }
 
-pub(super) async fn forward(
-    State(st): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    st.sandboxes.view(&id, &who, |_| Ok(()))?;
-    let req: ForwardRequest = decode_body(&body)?;
+/// Decodes and checks a port-forward body: the port and the protocol.
+pub(crate) fn check_forward(body: &[u8]) -> Result<(u16, String), ApiError> {
+    let req: ForwardRequest = decode_body(body)?;
     let port = req.port.unwrap_or(0);
     if port <= 0 {
         return Err(ApiError::bad_request("port must be > 0"));
@@ -70,6 +64,18 @@ pub(super) async fn forward(
     }
     let port = port as u16;
     let protocol = req.protocol.filter(|p| !p.is_empty()).unwrap_or_else(|| "http".into());
+    Ok((port, protocol))
+}
+
+pub(super) async fn forward(
+    State(st): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    st.sandboxes.view(&id, &who, |_| Ok(()))?;
+    let (port, protocol) = check_forward(&body)?;
     st.sandboxes.update(&id, &who, |e, store| {
         store
             .save_port(&id, port, &protocol)

@@ -53,12 +53,19 @@ fn parse_positive(field: &str, value: Option<&str>) -> Result<Option<Duration>, 
     }
 }
 
-pub(super) async fn create(
-    State(st): State<AppState>,
-    Extension(who): Extension<Identity>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let req: CreateRequest = decode_body(&body)?;
+/// The fields of a create body once decoded and checked (before the template lookup).
+pub(crate) struct CreateFields {
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+    pub(crate) template_name: String,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) storage_size: Option<String>,
+}
+
+/// Decodes and checks a create body: every 400 of §3.3 that needs no state.
+pub(crate) fn check_create(body: &[u8]) -> Result<CreateFields, ApiError> {
+    let req: CreateRequest = decode_body(body)?;
     let name = req.name.unwrap_or_default();
     if name.is_empty() {
         return Err(ApiError::bad_request("name is required"));
@@ -80,6 +87,29 @@ pub(super) async fn create(
     let timeout = parse_positive("timeout", req.timeout.as_deref())?;
     let idle_timeout = parse_positive("idleTimeout", req.idle_timeout.as_deref())?;
     let storage_size = req.storage.and_then(|s| s.size).filter(|s| !s.is_empty());
+    Ok(CreateFields {
+        name,
+        namespace,
+        template_name,
+        timeout,
+        idle_timeout,
+        storage_size,
+    })
+}
+
+pub(super) async fn create(
+    State(st): State<AppState>,
+    Extension(who): Extension<Identity>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let CreateFields {
+        name,
+        namespace,
+        template_name,
+        timeout,
+        idle_timeout,
+        storage_size,
+    } = check_create(&body)?;
     let Some(template) = st.templates.get(&template_name) else {
         return Err(ApiError::not_found("template not found"));
     };
@@ -205,6 +235,20 @@ const DEFAULT_EXEC_TIMEOUT: u64 = 30;
 /// Longest accepted exec timeout (keeps the arithmetic sane for absurd values).
 const MAX_EXEC_TIMEOUT: u64 = 7 * 24 * 3600;
 
+/// Decodes and checks an exec body: the command and the timeout in seconds.
+pub(crate) fn check_exec(body: &[u8]) -> Result<(String, u64), ApiError> {
+    let req: ExecRequest = serde_json::from_slice(body).map_err(|_| ApiError::bad_request("invalid request body"))?;
+    let command = req.command.unwrap_or_default();
+    if command.is_empty() {
+        return Err(ApiError::bad_request("command is required"));
+    }
+    let secs = match req.timeout {
+        Some(t) if t > 0 => (t as u64).min(MAX_EXEC_TIMEOUT),
+        _ => DEFAULT_EXEC_TIMEOUT,
+    };
+    Ok((command, secs))
+}
+
 pub(super) async fn exec(
     State(st): State<AppState>,
     Extension(who): Extension<Identity>,
@@ -219,15 +263,7 @@ pub(super) async fn exec(
             Err(ApiError::not_running())
         }
     })?;
-    let req: ExecRequest = serde_json::from_slice(&body).map_err(|_| ApiError::bad_request("invalid request body"))?;
-    let command = req.command.unwrap_or_default();
-    if command.is_empty() {
-        return Err(ApiError::bad_request("command is required"));
-    }
-    let secs = match req.timeout {
-        Some(t) if t > 0 => (t as u64).min(MAX_EXEC_TIMEOUT),
-        _ => DEFAULT_EXEC_TIMEOUT,
-    };
+    let (command, secs) = check_exec(&body)?;
     let spawned = st.sandboxes.spawn_shell(&id, &who, &command)?;
     let pgid = spawned.pgid;
     let sandboxes = st.sandboxes.clone();

@@ -1,0 +1,72 @@
+//! Entry points for the fuzz targets in `fuzz/` (not a public API: it may change at any time).
+//!
+//! Each function runs the router's own decoding and checking code on untrusted input without a
+//! store, a sandbox or a socket, and flattens the answer to `Result<_, String>` (the error is the
+//! message a client would get).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::errors::ApiError;
+
+fn text(e: ApiError) -> String {
+    match e {
+        ApiError::Json(_, m) | ApiError::PlainJson(_, m) | ApiError::Text(_, m) => m,
+        _ => "error".to_owned(),
+    }
+}
+
+/// The fields a `POST /api/v1/sandboxes` body yields: name, namespace, template, timeout,
+/// idle timeout.
+pub type Create = (String, String, String, Option<Duration>, Option<Duration>);
+
+/// Decodes and checks a create body.
+pub fn create_body(body: &[u8]) -> Result<Create, String> {
+    let f = crate::routes::sandboxes::check_create(body).map_err(text)?;
+    Ok((f.name, f.namespace, f.template_name, f.timeout, f.idle_timeout))
+}
+
+/// Decodes and checks an exec body: command and timeout in seconds.
+pub fn exec_body(body: &[u8]) -> Result<(String, u64), String> {
+    crate::routes::sandboxes::check_exec(body).map_err(text)
+}
+
+/// Decodes and checks a port-forward body: port and protocol.
+pub fn forward_body(body: &[u8]) -> Result<(u16, String), String> {
+    crate::routes::ports::check_forward(body).map_err(text)
+}
+
+/// Decodes and checks a configure body: the cleaned target paths and the install hash.
+pub fn configure_body(body: &[u8]) -> Result<(Vec<String>, String), String> {
+    crate::agent::configure::check_body(body).map_err(text)
+}
+
+/// Whether `s` is accepted as a sandbox or namespace name (RFC 1123 label).
+pub fn is_name(s: &str) -> bool {
+    crate::validate::is_rfc1123_label(s)
+}
+
+/// Cleans a files-API path (URL tail or `path` query) without touching the disk.
+pub fn files_clean(raw: &str) -> Result<String, String> {
+    crate::files::paths::clean(raw).map_err(text)
+}
+
+/// Resolves a files-API path under the sandbox directory `root`, following symlinks only
+/// while they stay inside: the wire path and the host path.
+pub fn files_resolve(root: &Path, raw: &str) -> Result<(String, PathBuf), String> {
+    crate::files::paths::resolve(root, raw)
+        .map(|r| (r.wire, r.host))
+        .map_err(text)
+}
+
+/// Checks a configure file path the way configure does before writing: cleaned, strictly
+/// under `/workspace`, and no symlink under `root` leading out. Returns the components.
+pub fn configure_path(root: &Path, raw: &str) -> Result<Vec<String>, String> {
+    use crate::agent::workspace;
+    let cleaned = workspace::clean(raw);
+    let parts = workspace::workspace_relative(&cleaned).ok_or_else(|| "not under /workspace".to_owned())?;
+    match workspace::check(root, &parts) {
+        Err(workspace::PathError::Escapes) => Err("escapes /workspace".to_owned()),
+        _ => Ok(parts),
+    }
+}
