@@ -37,6 +37,10 @@ pub mod kruise {
 }
 
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
+pub use client::{
+    Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
+    Webhooks,
+};
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
 pub use fileio::{ReadSource, WriteSink};
 

@@ -18,6 +18,7 @@ pub mod response;
 pub mod retry;
 pub mod sse;
 pub mod timestamp;
+pub mod webhook;
 
 pub use auth::{Auth, Secret};
 pub use config::{ClientConfig, ClientIdentity};

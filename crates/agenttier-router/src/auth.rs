@@ -29,6 +29,8 @@ pub(crate) struct Identity {
     pub name: String,
     pub groups: Vec<String>,
     pub is_admin: bool,
+    /// For a sandbox-scoped API key: the sandbox and the action groups it holds (§1.5).
+    pub scope: Option<(String, Vec<String>)>,
 }
 
 impl Identity {
@@ -40,6 +42,7 @@ impl Identity {
             name: "Dev User".into(),
             groups: vec!["agenttier-admins".into()],
             is_admin: true,
+            scope: None,
         }
     }
 
@@ -66,11 +69,8 @@ pub(crate) fn mint_key(
     if name.is_empty() {
         return Err(RouterError::Config("key name must not be empty".into()));
     }
-    let bytes: [u8; 32] = rand::random();
-    let secret = format!("atk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-    let hash = hash_key(&secret);
     let row = KeyRow {
-        id: format!("agenttier-apikey-{}", &hash[..40]),
+        id: String::new(),
         name: name.to_owned(),
         sub: name.to_owned(),
         email: format!("{name}@agenttier.local"),
@@ -79,7 +79,19 @@ pub(crate) fn mint_key(
         groups: groups.to_vec(),
         created_at: now_unix(),
         revoked_at: None,
+        sandbox_id: None,
+        scopes: Vec::new(),
+        expires_at: None,
     };
+    mint_row(store, row)
+}
+
+/// Mints a key with the metadata of `row` (its `id` is derived from the new secret).
+pub(crate) fn mint_row(store: &Store, mut row: KeyRow) -> Result<(String, KeyRow), RouterError> {
+    let bytes: [u8; 32] = rand::random();
+    let secret = format!("atk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let hash = hash_key(&secret);
+    row.id = format!("agenttier-apikey-{}", &hash[..40]);
     store.insert_key(&hash, &row)?;
     Ok((secret, row))
 }
@@ -90,8 +102,11 @@ const CACHE_TTL: Duration = Duration::from_secs(3);
 pub(crate) struct Auth {
     dev_auth: bool,
     store: Arc<Store>,
-    cache: Mutex<HashMap<String, (Option<Identity>, Instant)>>,
+    cache: Mutex<HashMap<String, Cached>>,
 }
+
+/// A validation result: the identity (none = invalid), when it was looked up, the key's expiry.
+type Cached = (Option<Identity>, Instant, Option<i64>);
 
 impl Auth {
     pub(crate) fn new(dev_auth: bool, store: Arc<Store>) -> Auth {
@@ -107,8 +122,8 @@ impl Auth {
         let now = Instant::now();
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((id, at)) = cache.get(&hash) {
-                if now.duration_since(*at) < CACHE_TTL {
+            if let Some((id, at, expires)) = cache.get(&hash) {
+                if now.duration_since(*at) < CACHE_TTL && expires.is_none_or(|t| t > now_unix()) {
                     return Ok(id.clone());
                 }
             }
@@ -117,19 +132,34 @@ impl Auth {
             .store
             .find_key(&hash)
             .map_err(|e| ApiError::internal(format!("failed to validate api key: {e}")))?;
+        let expires = row.as_ref().and_then(|r| r.expires_at);
         let id = row.map(|r| Identity {
             sub: r.sub,
             email: r.email,
             name: r.display_name,
             groups: r.groups,
             is_admin: r.admin,
+            scope: r.sandbox_id.filter(|s| !s.is_empty()).map(|s| (s, r.scopes)),
         });
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() > 4096 {
             cache.clear();
         }
-        cache.insert(hash, (id.clone(), now));
+        cache.insert(hash, (id.clone(), now, expires));
         Ok(id)
+    }
+
+    /// Forgets cached validations of the key with this id (`agenttier-apikey-<40 hex of its
+    /// hash>`), so a revocation through the API takes effect at once.
+    pub(crate) fn forget(&self, key_id: &str) {
+        let prefix = key_id.trim_start_matches("agenttier-apikey-");
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|hash, _| !hash.starts_with(prefix));
+    }
+
+    /// The store keys live in.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Order of §1.1: dev-auth, `X-API-Key`, `Authorization: Bearer`.

@@ -69,6 +69,24 @@ impl ApiError {
     pub(crate) fn not_running() -> Self {
         Self::conflict("sandbox is not running")
     }
+    /// `403 {"error":"admin_required"}` as plain text, as the Router's `requireAdmin` writes it.
+    pub(crate) fn admin_required() -> Self {
+        Self::PlainJson(StatusCode::FORBIDDEN, "{\"error\":\"admin_required\"}".into())
+    }
+    /// A 403 with the Router's `respondError` body.
+    pub(crate) fn forbidden(msg: impl Into<String>) -> Self {
+        Self::Json(StatusCode::FORBIDDEN, msg.into())
+    }
+    /// The text a per-item result of a bulk call shows for this error.
+    pub(crate) fn item_message(&self) -> String {
+        match self {
+            ApiError::Json(_, m) | ApiError::PlainJson(_, m) | ApiError::Text(_, m) => m.clone(),
+            ApiError::Policy(v) => format!(
+                "policy_violation: {}",
+                v.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; ")
+            ),
+        }
+    }
     /// A 401 body as the Router's auth middleware writes it.
     pub(crate) fn unauthorized(code: &str, message: Option<&str>) -> Self {
         let body = match message {

@@ -176,8 +176,7 @@ impl Governance {
         Ok(g)
     }
 
-    /// A copy of the current policies (for the governance routes to come).
-    #[allow(dead_code)]
+    /// A copy of the current policies.
     pub(crate) fn snapshot(&self) -> Policies {
         self.policies.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -194,6 +193,55 @@ impl Governance {
         self.store.save_policies(&rows)?;
         *self.policies.write().unwrap_or_else(|e| e.into_inner()) = p;
         Ok(())
+    }
+
+    /// The effective policy of a namespace now.
+    pub(crate) fn effective(&self, namespace: &str) -> Policy {
+        self.policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .effective(namespace)
+    }
+
+    /// Violations of a PATCH (§3.8): the value caps only (idle timeout, CPU, memory), not the
+    /// count quotas.
+    pub(crate) fn check_update(
+        &self,
+        namespace: &str,
+        idle_timeout: Option<Duration>,
+        cpu: Option<&str>,
+        memory: Option<&str>,
+    ) -> Vec<Violation> {
+        let p = self.effective(namespace);
+        let mut v = Vec::new();
+        cap(
+            &mut v,
+            "idle_timeout_exceeded",
+            "idleTimeout",
+            idle_timeout,
+            &p.max_idle_timeout,
+        );
+        if let (Some(want), false) = (cpu, p.max_cpu.is_empty()) {
+            if let (Some(w), Some(m)) = (cpu_millis(want), cpu_millis(&p.max_cpu)) {
+                if w > m {
+                    v.push(Violation {
+                        code: "cpu_limit_exceeded",
+                        message: format!("cpu {want} exceeds maximum {}", p.max_cpu),
+                    });
+                }
+            }
+        }
+        if let (Some(want), false) = (memory, p.max_memory.is_empty()) {
+            if let (Some(w), Some(m)) = (quantity_bytes(want), quantity_bytes(&p.max_memory)) {
+                if w > m {
+                    v.push(Violation {
+                        code: "memory_limit_exceeded",
+                        message: format!("memory {want} exceeds maximum {}", p.max_memory),
+                    });
+                }
+            }
+        }
+        v
     }
 
     /// All violations of a create request; empty = allowed.
@@ -278,6 +326,15 @@ fn cap(v: &mut Vec<Violation>, code: &'static str, field: &str, want: Option<Dur
                 ),
             });
         }
+    }
+}
+
+/// Millicores of a Kubernetes CPU quantity (`500m`, `2`, `1.5`); None if unreadable.
+pub(crate) fn cpu_millis(q: &str) -> Option<f64> {
+    let q = q.trim();
+    match q.strip_suffix('m') {
+        Some(m) => m.parse::<f64>().ok(),
+        None => q.parse::<f64>().ok().map(|c| c * 1000.0),
     }
 }
 

@@ -79,6 +79,7 @@
 mod agent;
 mod auth;
 mod errors;
+mod events;
 mod exec;
 mod files;
 #[doc(hidden)]
@@ -92,10 +93,12 @@ mod respond;
 mod routes;
 mod sandbox;
 mod server;
+mod snapshots;
 mod state;
 mod store;
 mod templates;
 mod validate;
+mod webhooks;
 
 pub use errors::{RouterError, Violation};
 pub use governance::{Policies, Policy};

@@ -66,6 +66,20 @@ impl Server {
             data_dir.clone(),
             opts.start_delay,
         ));
+        let events = Arc::new(crate::events::Events::new(store.clone()));
+        let snapshots = Arc::new(crate::snapshots::Snapshots::new(&data_dir, store.clone()));
+        snapshots.clean_partial();
+        let webhooks = Arc::new(crate::webhooks::Webhooks::load(store.clone())?);
+        sandboxes.observe({
+            let events = events.clone();
+            let snapshots = snapshots.clone();
+            Arc::new(move |rec, event, reason| {
+                events.sandbox(rec, event, reason, None);
+                if event == "Deleting" {
+                    snapshots.delete_all_of(&rec.name);
+                }
+            })
+        });
         sandboxes.recover()?;
         let admin_key = if opts.mint_admin_key {
             Some(mint_key(&store, "admin", true, &[])?.0)
@@ -81,6 +95,10 @@ impl Server {
             governance,
             agents: Arc::new(crate::agent::Agents::new(opts.install_timeout, opts.invoke_keepalive)),
             proxy_client: Client::builder(TokioExecutor::new()).build_http(),
+            snapshots,
+            events,
+            webhooks,
+            store: store.clone(),
         };
         tracing::info!(
             url = %format!("http://{addr}"),
@@ -124,6 +142,7 @@ impl Server {
     /// same data directory brings Running sandboxes back.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RouterError> {
         let sandboxes = self.state.sandboxes.clone();
+        let deliverer = self.state.webhooks.clone().start(&self.state.events);
         let ticker = tokio::spawn({
             let sandboxes = sandboxes.clone();
             async move {
@@ -160,6 +179,7 @@ impl Server {
             }
         };
         ticker.abort();
+        deliverer.abort();
         sandboxes.kill_all();
         result
     }

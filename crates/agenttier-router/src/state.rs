@@ -22,4 +22,12 @@ pub(crate) struct AppState {
     pub agents: Arc<crate::agent::Agents>,
     /// HTTP client for the preview proxy.
     pub proxy_client: Client<HttpConnector, Body>,
+    /// Workspace snapshots (backups, clones).
+    pub snapshots: Arc<crate::snapshots::Snapshots>,
+    /// The audit log, which also feeds webhook deliveries.
+    pub events: Arc<crate::events::Events>,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// The state database, for the routes that keep small records of their own.
+    pub store: Arc<crate::store::Store>,
 }

@@ -54,7 +54,63 @@ CREATE TABLE IF NOT EXISTS policies (
     scope TEXT PRIMARY KEY,
     policy TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS snapshots (
+    name TEXT PRIMARY KEY,
+    sandbox TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    sandbox TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    template TEXT NOT NULL,
+    user_email TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhooks (
+    id TEXT PRIMARY KEY,
+    owner_sub TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 ";
+
+/// Columns added to `api_keys` after its first release (for keys minted through the API).
+const KEY_COLUMNS_ADDED: &[(&str, &str)] = &[("sandbox_id", "TEXT"), ("scopes", "TEXT"), ("expires_at", "INTEGER")];
+
+/// A workspace snapshot record.
+#[derive(Debug, Clone)]
+pub(crate) struct SnapshotRow {
+    pub name: String,
+    pub sandbox: String,
+    pub kind: String,
+    pub created_at: i64,
+    pub size_bytes: i64,
+}
+
+/// A recorded audit event.
+#[derive(Debug, Clone)]
+pub(crate) struct AuditRow {
+    pub at_ms: i64,
+    pub event_type: String,
+    pub sandbox: String,
+    pub namespace: String,
+    pub template: String,
+    pub user_email: String,
+    pub reason: String,
+}
 
 /// A stored API key (never the secret, only its SHA-256).
 #[derive(Debug, Clone)]
@@ -68,6 +124,12 @@ pub(crate) struct KeyRow {
     pub groups: Vec<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// Sandbox a scoped key is bound to.
+    pub sandbox_id: Option<String>,
+    /// Action groups of a scoped key.
+    pub scopes: Vec<String>,
+    /// Expiry (unix seconds).
+    pub expires_at: Option<i64>,
 }
 
 /// The state database.
@@ -85,6 +147,16 @@ impl Store {
         // NORMAL is durable across a process crash (kill -9); only power loss may drop the tail.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        let existing: Vec<String> = {
+            let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('api_keys')")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (col, ty) in KEY_COLUMNS_ADDED {
+            if !existing.iter().any(|c| c == col) {
+                conn.execute_batch(&format!("ALTER TABLE api_keys ADD COLUMN {col} {ty}"))?;
+            }
+        }
         Ok(Store { conn: Mutex::new(conn) })
     }
 
@@ -96,8 +168,9 @@ impl Store {
 
     pub(crate) fn insert_key(&self, hash: &str, row: &KeyRow) -> Result<(), RouterError> {
         self.conn().execute(
-            "INSERT INTO api_keys (id, hash, name, sub, email, display_name, admin, groups, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO api_keys (id, hash, name, sub, email, display_name, admin, groups, created_at,
+                sandbox_id, scopes, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 row.id,
                 hash,
@@ -107,7 +180,10 @@ impl Store {
                 row.display_name,
                 row.admin,
                 serde_json::to_string(&row.groups).unwrap_or_else(|_| "[]".into()),
-                row.created_at
+                row.created_at,
+                row.sandbox_id,
+                serde_json::to_string(&row.scopes).unwrap_or_else(|_| "[]".into()),
+                row.expires_at
             ],
         )?;
         Ok(())
@@ -115,6 +191,7 @@ impl Store {
 
     fn key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
         let groups: String = r.get(6)?;
+        let scopes: Option<String> = r.get(10)?;
         Ok(KeyRow {
             id: r.get(0)?,
             name: r.get(1)?,
@@ -125,20 +202,25 @@ impl Store {
             groups: serde_json::from_str(&groups).unwrap_or_default(),
             created_at: r.get(7)?,
             revoked_at: r.get(8)?,
+            sandbox_id: r.get(9)?,
+            scopes: scopes.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+            expires_at: r.get(11)?,
         })
     }
 
-    const KEY_COLS: &'static str = "id, name, sub, email, display_name, admin, groups, created_at, revoked_at";
+    const KEY_COLS: &'static str =
+        "id, name, sub, email, display_name, admin, groups, created_at, revoked_at, sandbox_id, scopes, expires_at";
 
     /// The live (not revoked) key with this hash.
     pub(crate) fn find_key(&self, hash: &str) -> Result<Option<KeyRow>, RouterError> {
         let sql = format!(
-            "SELECT {} FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
+            "SELECT {} FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL
+                AND (expires_at IS NULL OR expires_at > ?2)",
             Self::KEY_COLS
         );
         Ok(self
             .conn()
-            .query_row(&sql, params![hash], Self::key_from_row)
+            .query_row(&sql, params![hash, crate::gotime::now_unix()], Self::key_from_row)
             .optional()?)
     }
 
@@ -302,5 +384,161 @@ impl Store {
         let mut stmt = conn.prepare("SELECT scope, policy FROM policies ORDER BY scope")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // ---- snapshots ------------------------------------------------------------------------
+
+    pub(crate) fn save_snapshot(&self, s: &SnapshotRow) -> Result<(), RouterError> {
+        self.conn().execute(
+            "INSERT INTO snapshots (name, sandbox, kind, created_at, size_bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![s.name, s.sandbox, s.kind, s.created_at, s.size_bytes],
+        )?;
+        Ok(())
+    }
+
+    fn snapshot_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotRow> {
+        Ok(SnapshotRow {
+            name: r.get(0)?,
+            sandbox: r.get(1)?,
+            kind: r.get(2)?,
+            created_at: r.get(3)?,
+            size_bytes: r.get(4)?,
+        })
+    }
+
+    pub(crate) fn snapshot(&self, name: &str) -> Result<Option<SnapshotRow>, RouterError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name, sandbox, kind, created_at, size_bytes FROM snapshots WHERE name = ?1",
+                params![name],
+                Self::snapshot_from_row,
+            )
+            .optional()?)
+    }
+
+    pub(crate) fn list_snapshots(&self, sandbox: Option<&str>) -> Result<Vec<SnapshotRow>, RouterError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT name, sandbox, kind, created_at, size_bytes FROM snapshots
+             WHERE ?1 IS NULL OR sandbox = ?1 ORDER BY created_at, name",
+        )?;
+        let rows = stmt.query_map(params![sandbox], Self::snapshot_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) fn delete_snapshot(&self, name: &str) -> Result<(), RouterError> {
+        self.conn()
+            .execute("DELETE FROM snapshots WHERE name = ?1", params![name])?;
+        Ok(())
+    }
+
+    // ---- audit ----------------------------------------------------------------------------
+
+    pub(crate) fn add_audit(&self, a: &AuditRow) -> Result<(), RouterError> {
+        self.conn().execute(
+            "INSERT INTO audit_events (at_ms, event_type, sandbox, namespace, template, user_email, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                a.at_ms,
+                a.event_type,
+                a.sandbox,
+                a.namespace,
+                a.template,
+                a.user_email,
+                a.reason
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Every audit event, oldest first.
+    pub(crate) fn audit_events(&self) -> Result<Vec<AuditRow>, RouterError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at_ms, event_type, sandbox, namespace, template, user_email, reason
+             FROM audit_events ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AuditRow {
+                at_ms: r.get(0)?,
+                event_type: r.get(1)?,
+                sandbox: r.get(2)?,
+                namespace: r.get(3)?,
+                template: r.get(4)?,
+                user_email: r.get(5)?,
+                reason: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // ---- webhooks -------------------------------------------------------------------------
+
+    pub(crate) fn save_webhook(&self, id: &str, owner_sub: &str, doc: &str) -> Result<(), RouterError> {
+        self.conn().execute(
+            "INSERT INTO webhooks (id, owner_sub, doc) VALUES (?1, ?2, ?3)
+             ON CONFLICT(id) DO UPDATE SET owner_sub = ?2, doc = ?3",
+            params![id, owner_sub, doc],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_webhook(&self, id: &str) -> Result<(), RouterError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM webhooks WHERE id = ?1", params![id])?;
+        tx.execute("DELETE FROM deliveries WHERE webhook = ?1", params![id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(crate) fn load_webhooks(&self) -> Result<Vec<String>, RouterError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT doc FROM webhooks ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a delivery and keeps only the last `keep` of its webhook.
+    pub(crate) fn add_delivery(&self, webhook: &str, doc: &str, keep: usize) -> Result<(), RouterError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO deliveries (webhook, doc) VALUES (?1, ?2)",
+            params![webhook, doc],
+        )?;
+        tx.execute(
+            "DELETE FROM deliveries WHERE webhook = ?1 AND id NOT IN
+                (SELECT id FROM deliveries WHERE webhook = ?1 ORDER BY id DESC LIMIT ?2)",
+            params![webhook, keep as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deliveries of a webhook, oldest first.
+    pub(crate) fn deliveries(&self, webhook: &str) -> Result<Vec<String>, RouterError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT doc FROM deliveries WHERE webhook = ?1 ORDER BY id")?;
+        let rows = stmt.query_map(params![webhook], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // ---- settings (preferences, warm pool, headroom) --------------------------------------
+
+    pub(crate) fn setting(&self, key: &str) -> Result<Option<String>, RouterError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub(crate) fn put_setting(&self, key: &str, value: &str) -> Result<(), RouterError> {
+        self.conn().execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )?;
+        Ok(())
     }
 }

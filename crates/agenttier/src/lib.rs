@@ -32,9 +32,15 @@
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models};
 
 #[cfg(feature = "async")]
+pub use agenttier_async::{
+    Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
+    Webhooks,
+};
+#[cfg(feature = "async")]
 pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 #[cfg(feature = "async")]
 pub use agenttier_async::{FileReader, Files, ReadSource, WriteSink};
+pub use agenttier_core::webhook;
 
 /// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources in Kubernetes
 /// (feature `kruise`; the async client here, the blocking one in `blocking::kruise`).
@@ -63,6 +69,10 @@ pub use agenttier_core::kruise;
 pub mod blocking {
     #[cfg(feature = "kruise")]
     pub use agenttier_blocking::kruise;
+    pub use agenttier_blocking::{
+        Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
+        Webhooks,
+    };
     pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
     pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
 }

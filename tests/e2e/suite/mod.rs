@@ -2,11 +2,14 @@
 
 pub(crate) use super::{maybe, pause, sdk};
 
+pub mod access;
 pub mod accounts;
 pub mod agent;
 pub mod faults;
 pub mod files;
+pub mod hooks;
 pub mod lifecycle;
+pub mod manage;
 pub mod workloads;
 
 use crate::support;
@@ -101,6 +104,22 @@ macro_rules! for_each_case {
             files::missing_files_are_not_found,
             files::absolute_paths_never_make_a_double_slash,
             files::cut_download_is_an_error_not_a_short_file,
+            manage::clone_copies_the_workspace,
+            manage::update_changes_mutable_fields,
+            manage::update_is_checked_against_policy,
+            manage::bulk_create_and_actions_report_per_item,
+            manage::bulk_create_refuses_a_quota_breach_whole,
+            access::api_keys_work_at_once_and_stop_when_revoked,
+            access::scoped_keys_are_confined,
+            access::preferences_persist_per_user,
+            access::sharing_grants_read_access,
+            access::governance_edits_apply_live,
+            access::cluster_policy_round_trip_on_a_private_router,
+            access::audit_analytics_and_admin_views_are_admin_only,
+            hooks::webhook_is_delivered_signed_and_verified,
+            hooks::backups_snapshot_and_restore_the_workspace,
+            hooks::warm_pool_and_cluster_report_local_figures,
+            hooks::warm_pool_and_headroom_config_round_trip,
         }
     };
 }

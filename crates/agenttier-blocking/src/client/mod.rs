@@ -5,19 +5,30 @@
 //! `must_be_async`. It only calls what both transports define under the same names
 //! (`Transport::send`, `Transport::sleep`), and never names ureq, reqwest or tokio.
 
+mod account;
+mod admin;
 mod agent;
 mod builder;
+mod cluster;
 mod exchange;
 mod files;
 mod handle;
 #[cfg(feature = "kruise")]
 pub mod kruise;
+mod manage;
 mod sandbox;
+mod webhooks;
 
 pub use agent::{Agent, InvokeStream};
 pub use builder::ClientBuilder;
 pub use files::{FileReader, Files};
 pub use handle::Client;
 pub use sandbox::{DEFAULT_WAIT, Sandbox};
+
+pub use account::{ApiKeys, PreferenceMap, Preferences};
+pub use admin::{Admin, Analytics, Audit, Governance};
+pub use cluster::{Cluster, WarmPools};
+pub use manage::{Backups, Sharing};
+pub use webhooks::Webhooks;
 
 pub(crate) use exchange::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};

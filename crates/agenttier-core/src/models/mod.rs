@@ -5,14 +5,20 @@
 //! `null` is accepted wherever a list is expected, and timestamps in either of the Router's
 //! formats become real [`time::OffsetDateTime`] values.
 
+mod account;
 mod agent;
+mod cluster;
 mod exec;
 mod files;
+mod governance;
+mod manage;
 mod policy;
 mod port;
 mod sandbox;
+mod sharing;
 mod template;
 mod user;
+mod webhook;
 
 pub use agent::{
     Configure, ConfigureEvent, ConfigureFile, ConfigureResult, ExitReason, Invoke, InvokeCollector, InvokeEvent,
@@ -27,6 +33,22 @@ pub use sandbox::{
 };
 pub use template::Template;
 pub use user::CurrentUser;
+
+pub use account::{ActionGroup, ApiKey, ApiKeyCreated, CreateApiKey};
+pub use cluster::{
+    ClusterNodes, ClusterStatus, Headroom, HeadroomConfig, Node, NodeResources, NodeSummary, PoolTarget, WarmPool,
+    WarmPoolConfig, WarmPoolStatus, warm_pool_body,
+};
+pub use governance::{
+    AdminSandbox, AuditEvent, CostReport, NamespacePolicy, Policies, Policy, TemplateCost, UsageReport,
+};
+pub use manage::{
+    Backup, BackupKind, BulkAction, BulkActionResult, BulkCreateResult, CloneResult, CloneSandbox, ItemStatus,
+    QuotaWouldExceed, Resources, UpdateResult, UpdateSandbox, bulk_action_body, bulk_create_body, create_backup_body,
+    restore_body,
+};
+pub use sharing::{CreateShareLink, GrantShare, Share, ShareLevel, ShareLink, ShareLinkCreated, SharingInfo};
+pub use webhook::{CreateWebhook, Delivery, Webhook, WebhookCreated, WebhookEvent, WebhookPayload};
 
 /// Serde adapter: `null` (or absence, with `#[serde(default)]`) decodes as an empty list.
 pub(crate) mod nullable_list {

@@ -2,16 +2,23 @@
 //! the gorilla/mux quirks of §0.1 (unknown `/api/v1` path → `404 page not found` text, unknown
 //! path elsewhere → `405`).
 
+mod account;
+mod admin;
+mod backups;
+mod cluster;
+mod hooks;
+mod manage;
 mod meta;
 pub(crate) mod ports;
 pub(crate) mod sandboxes;
+pub(crate) mod sharing;
 
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post, put};
 
 use crate::errors::go_http_error;
 use crate::state::AppState;
@@ -25,8 +32,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/sandboxes", get(sandboxes::list).post(sandboxes::create))
         .route(
             "/api/v1/sandboxes/{id}",
-            get(sandboxes::get_one).delete(sandboxes::delete),
+            get(sandboxes::get_one).delete(sandboxes::delete).patch(manage::patch),
         )
+        .route("/api/v1/sandboxes/bulk", post(manage::bulk_create))
+        .route("/api/v1/sandboxes/bulk-action", post(manage::bulk_action))
+        .route("/api/v1/sandboxes/{id}/clone", post(manage::clone))
         .route("/api/v1/sandboxes/{id}/stop", post(sandboxes::stop))
         .route("/api/v1/sandboxes/{id}/resume", post(sandboxes::resume))
         .route("/api/v1/sandboxes/{id}/exec", post(sandboxes::exec))
@@ -51,6 +61,8 @@ pub(crate) fn router(state: AppState) -> Router {
             get(crate::files::download).put(crate::files::upload),
         )
         .route("/api/v1/sandboxes/{id}/archive", get(crate::files::archive))
+        .merge(rest_of_api())
+        .route_layer(middleware::from_fn(account::require_scope))
         .route_layer(middleware::from_fn_with_state(
             state.auth.clone(),
             crate::auth::require_auth,
@@ -63,6 +75,60 @@ pub(crate) fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Backups, sharing, webhooks, governance, audit, analytics, admin, user keys and preferences,
+/// warm pool and cluster (§3.11, §6.5, §8.2–§8.3, §10, §11.1–§11.3).
+fn rest_of_api() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/sandboxes/{id}/backups",
+            get(backups::list).post(backups::create),
+        )
+        .route(
+            "/api/v1/sandboxes/{id}/backups/{snapshot}/restore",
+            post(backups::restore),
+        )
+        .route("/api/v1/sandboxes/{id}/backups/{snapshot}", delete(backups::delete))
+        .route("/api/v1/sandboxes/{id}/share", get(sharing::get).post(sharing::grant))
+        .route("/api/v1/sandboxes/{id}/share/{identity}", delete(sharing::revoke))
+        .route("/api/v1/sandboxes/{id}/share-links", post(sharing::create_link))
+        .route("/api/v1/webhooks", get(hooks::list).post(hooks::create))
+        .route("/api/v1/webhooks/{id}", delete(hooks::delete))
+        .route("/api/v1/webhooks/{id}/deliveries", get(hooks::deliveries))
+        .route(
+            "/api/v1/governance/policies",
+            get(admin::get_policies).put(admin::put_cluster_policy),
+        )
+        .route(
+            "/api/v1/governance/policies/{namespace}",
+            get(admin::get_namespace_policy)
+                .put(admin::put_namespace_policy)
+                .delete(admin::delete_namespace_policy),
+        )
+        .route("/api/v1/governance/effective", get(admin::effective))
+        .route("/api/v1/audit/events", get(admin::audit_events))
+        .route("/api/v1/analytics/usage", get(admin::usage))
+        .route("/api/v1/analytics/costs", get(admin::costs))
+        .route("/api/v1/admin/sandboxes", get(admin::admin_sandboxes))
+        .route("/api/v1/admin/sharing", get(admin::admin_sharing))
+        .route(
+            "/api/v1/user/preferences",
+            get(account::get_preferences).put(account::put_preferences),
+        )
+        .route(
+            "/api/v1/user/api-keys",
+            get(account::list_keys).post(account::create_key),
+        )
+        .route("/api/v1/user/api-keys/{key_id}", delete(account::revoke_key))
+        .route("/api/v1/warmpool/status", get(cluster::warmpool_status))
+        .route("/api/v1/warmpool/config", put(cluster::warmpool_config))
+        .route("/api/v1/cluster/status", get(cluster::cluster_status))
+        .route("/api/v1/cluster/nodes", get(cluster::cluster_nodes))
+        .route(
+            "/api/v1/cluster/headroom",
+            get(cluster::get_headroom).put(cluster::put_headroom),
+        )
 }
 
 async fn fallback(uri: Uri) -> Response {

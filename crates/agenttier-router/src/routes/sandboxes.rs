@@ -42,7 +42,7 @@ struct CreateRequest {
     storage: Option<Storage>,
 }
 
-fn parse_positive(field: &str, value: Option<&str>) -> Result<Option<Duration>, ApiError> {
+pub(super) fn parse_positive(field: &str, value: Option<&str>) -> Result<Option<Duration>, ApiError> {
     let Some(v) = value.filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -102,6 +102,27 @@ pub(super) async fn create(
     Extension(who): Extension<Identity>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let fields = check_create(&body)?;
+    let (name, namespace, template_name) = create_from(&st, &who, fields)?;
+    Ok(go_json(
+        StatusCode::CREATED,
+        &Created {
+            sandbox_id: &name,
+            name: &name,
+            namespace: &namespace,
+            status: "Creating",
+            template_ref: &template_name,
+        },
+    ))
+}
+
+/// Creates the sandbox a checked create body describes (template lookup, governance, start);
+/// returns its name, namespace and template.
+pub(super) fn create_from(
+    st: &AppState,
+    who: &Identity,
+    fields: CreateFields,
+) -> Result<(String, String, String), ApiError> {
     let CreateFields {
         name,
         namespace,
@@ -109,7 +130,7 @@ pub(super) async fn create(
         timeout,
         idle_timeout,
         storage_size,
-    } = check_create(&body)?;
+    } = fields;
     let Some(template) = st.templates.get(&template_name) else {
         return Err(ApiError::not_found("template not found"));
     };
@@ -148,16 +169,7 @@ pub(super) async fn create(
             agent_count: usage.agents,
         })
     })?;
-    Ok(go_json(
-        StatusCode::CREATED,
-        &Created {
-            sandbox_id: &name,
-            name: &name,
-            namespace: &namespace,
-            status: "Creating",
-            template_ref: &template_name,
-        },
-    ))
+    Ok((name, namespace, template_name))
 }
 
 /// The create reply, in the Router's field order.
@@ -193,8 +205,11 @@ pub(super) async fn get_one(
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    st.sandboxes
-        .view(&id, &who, |e| Ok(go_json(StatusCode::OK, &e.rec.to_json())))
+    st.sandboxes.view_if(
+        &id,
+        |rec| super::sharing::can_read(rec, &who),
+        |e| Ok(go_json(StatusCode::OK, &e.rec.to_json())),
+    )
 }
 
 pub(super) async fn delete(

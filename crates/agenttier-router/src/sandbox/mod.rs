@@ -16,7 +16,7 @@ pub(crate) mod record;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use tokio::process::Child;
@@ -76,6 +76,10 @@ pub(crate) struct Usage {
     pub agents: usize,
 }
 
+/// Hears every lifecycle transition: the sandbox after it, the event type (`Running`,
+/// `Stopped`, ...) and the reason. Called with the sandbox table locked: it must not call back.
+pub(crate) type Observer = Arc<dyn Fn(&SandboxRecord, &'static str, &str) + Send + Sync>;
+
 /// The sandbox table and its lifecycle.
 pub(crate) struct Sandboxes {
     map: RwLock<BTreeMap<String, Entry>>,
@@ -83,6 +87,7 @@ pub(crate) struct Sandboxes {
     isolation: Isolation,
     data_dir: PathBuf,
     start_delay: Duration,
+    observer: OnceLock<Observer>,
 }
 
 /// A command started in a sandbox: the child and its process group.
@@ -99,6 +104,18 @@ impl Sandboxes {
             isolation,
             data_dir,
             start_delay,
+            observer: OnceLock::new(),
+        }
+    }
+
+    /// Sets who hears lifecycle transitions (audit and webhooks); once.
+    pub(crate) fn observe(&self, observer: Observer) {
+        let _ = self.observer.set(observer);
+    }
+
+    fn emit(&self, rec: &SandboxRecord, event: &'static str, reason: &str) {
+        if let Some(o) = self.observer.get() {
+            o(rec, event, reason);
         }
     }
 
@@ -185,6 +202,25 @@ impl Sandboxes {
         }
     }
 
+    /// Runs `f` on a sandbox for which `allowed` holds (shared read access); 404 otherwise.
+    pub(crate) fn view_if<R>(
+        &self,
+        id: &str,
+        allowed: impl FnOnce(&SandboxRecord) -> bool,
+        f: impl FnOnce(&Entry) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let map = self.read();
+        match map.get(id) {
+            Some(e) if allowed(&e.rec) => f(e),
+            _ => Err(ApiError::sandbox_not_found(id)),
+        }
+    }
+
+    /// Whether a sandbox of this name exists (whoever owns it).
+    pub(crate) fn exists(&self, name: &str) -> bool {
+        self.read().contains_key(name)
+    }
+
     /// Like [`Sandboxes::view`] with write access; `f` may persist through `store`.
     pub(crate) fn update<R>(
         &self,
@@ -206,6 +242,20 @@ impl Sandboxes {
         f(&mut it)
     }
 
+    fn usage_in(map: &BTreeMap<String, Entry>, namespace: &str, sub: &str) -> Usage {
+        let live = |e: &&Entry| e.rec.phase.is_live() && e.rec.namespace == namespace;
+        Usage {
+            user: map.values().filter(live).filter(|e| e.rec.owner.sub == sub).count(),
+            namespace: map.values().filter(live).count(),
+            agents: map.values().filter(live).filter(|e| e.rec.mode == "agent").count(),
+        }
+    }
+
+    /// Live sandboxes in `namespace`: of user `sub`, in total, and in agent mode.
+    pub(crate) fn usage(&self, namespace: &str, sub: &str) -> Usage {
+        Self::usage_in(&self.read(), namespace, sub)
+    }
+
     /// Inserts a new sandbox after the governance check `check` (given current usage) passes,
     /// and starts it asynchronously.
     pub(crate) fn create(
@@ -213,17 +263,19 @@ impl Sandboxes {
         rec: SandboxRecord,
         check: impl FnOnce(&Usage) -> Vec<Violation>,
     ) -> Result<(), ApiError> {
+        self.create_seeded(rec, check, None)
+    }
+
+    /// [`Sandboxes::create`] whose workspace starts as the prepared directory `seed` (moved into
+    /// place; a clone or a restored backup). On failure `seed` is left where it is.
+    pub(crate) fn create_seeded(
+        self: &Arc<Self>,
+        rec: SandboxRecord,
+        check: impl FnOnce(&Usage) -> Vec<Violation>,
+        seed: Option<&Path>,
+    ) -> Result<(), ApiError> {
         let mut map = self.write();
-        let live = |e: &&Entry| e.rec.phase.is_live() && e.rec.namespace == rec.namespace;
-        let usage = Usage {
-            user: map
-                .values()
-                .filter(live)
-                .filter(|e| e.rec.owner.sub == rec.owner.sub)
-                .count(),
-            namespace: map.values().filter(live).count(),
-            agents: map.values().filter(live).filter(|e| e.rec.mode == "agent").count(),
-        };
+        let usage = Self::usage_in(&map, &rec.namespace, &rec.owner.sub);
         let violations = check(&usage);
         if !violations.is_empty() {
             return Err(ApiError::Policy(violations));
@@ -231,10 +283,22 @@ impl Sandboxes {
         if map.contains_key(&rec.name) {
             return Err(ApiError::conflict(format!("sandbox {} already exists", rec.name)));
         }
+        if let Some(seed) = seed {
+            let dir = self.workspace_dir(&rec.name);
+            if dir.exists() {
+                remove_path(&dir); // a leftover of a sandbox that no longer exists
+            }
+            let placed = dir
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::rename(seed, &dir));
+            placed.map_err(|e| ApiError::internal(format!("failed to create sandbox: workspace: {e}")))?;
+        }
         self.store
             .save_sandbox(&rec)
             .map_err(|e| ApiError::internal(format!("failed to create sandbox: {e}")))?;
         let name = rec.name.clone();
+        self.emit(&rec, "Creating", "");
         map.insert(name.clone(), Entry::new(rec));
         drop(map);
         self.schedule_start(name, 0, true);
@@ -282,6 +346,7 @@ impl Sandboxes {
                     e.running_since = Some(Instant::now());
                     e.last_used = Instant::now();
                     this.persist(&e.rec);
+                    this.emit(&e.rec, "Running", "");
                     if pid.is_some() {
                         let _ = this.store.set_holder_pid(&name, pid);
                     }
@@ -292,6 +357,7 @@ impl Sandboxes {
                     e.rec.phase = Phase::Error;
                     e.rec.message = msg;
                     this.persist(&e.rec);
+                    this.emit(&e.rec, "Error", &e.rec.message);
                 }
             }
         });
@@ -304,6 +370,7 @@ impl Sandboxes {
         e.rec.phase = Phase::Stopped;
         e.rec.message = message.into();
         self.persist(&e.rec);
+        self.emit(&e.rec, "Stopped", message);
         let _ = self.store.set_holder_pid(&e.rec.name, None);
     }
 
@@ -342,6 +409,7 @@ impl Sandboxes {
         e.rec.phase = Phase::Creating;
         e.rec.message = "Resuming".into();
         self.persist(&e.rec);
+        self.emit(&e.rec, "Resuming", "Resuming");
         let generation = e.generation;
         drop(map);
         self.schedule_start(id.to_owned(), generation, false);
@@ -362,6 +430,7 @@ impl Sandboxes {
             self.store
                 .save_sandbox(&e.rec)
                 .map_err(|err| ApiError::internal(format!("failed to delete sandbox: {err}")))?;
+            self.emit(&e.rec, "Deleting", "");
         }
         self.finish_delete(id);
         Ok(())
