@@ -10,6 +10,7 @@ pub mod files;
 pub mod hooks;
 pub mod lifecycle;
 pub mod manage;
+pub mod resilience;
 pub mod workloads;
 
 use crate::support;
@@ -96,6 +97,11 @@ macro_rules! for_each_case {
             faults::stream_error_statuses_keep_their_class,
             faults::dropping_a_stream_closes_the_connection,
             faults::configure_error_event_is_a_stream_error,
+            resilience::reset_mid_event_is_a_typed_error_not_a_hang,
+            resilience::reset_mid_response_is_a_transport_error,
+            resilience::storms_with_retry_after_are_retried_within_the_policy,
+            resilience::truncated_json_on_list_endpoints_is_a_decode_error,
+            resilience::endless_sse_line_is_a_bounded_error,
             files::round_trips_keep_every_byte,
             files::over_32_mib_is_refused_locally,
             files::listing_a_directory,

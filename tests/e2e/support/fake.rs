@@ -20,6 +20,8 @@ pub enum Reply {
     Endless { chunk: usize },
     /// Send these bytes, wait, then close.
     Partial(Vec<u8>, Duration),
+    /// Send these bytes, then abort the connection with a TCP reset (RST, not FIN).
+    Reset(Vec<u8>),
     /// Send `head`, then `chunk` every `every` until the client goes away (counted in `hangups`).
     Drip {
         head: Vec<u8>,
@@ -167,6 +169,15 @@ fn serve(
             let data = vec![b' '; chunk];
             let frame = [format!("{chunk:x}\r\n").into_bytes(), data, b"\r\n".to_vec()].concat();
             while stream.write_all(&frame).is_ok() {}
+        }
+        Reply::Reset(bytes) => {
+            let _ = stream.write_all(&bytes);
+            let _ = stream.flush();
+            // Let the bytes leave before the reset, or the RST may overtake them.
+            thread::sleep(Duration::from_millis(50));
+            // SO_LINGER 0: closing sends RST and drops anything unsent.
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+            drop(stream);
         }
         Reply::Partial(bytes, stall) => {
             let _ = stream.write_all(&bytes);
