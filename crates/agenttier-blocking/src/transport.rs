@@ -170,7 +170,10 @@ impl Transport {
             .max_redirects(0)
             .user_agent(config.user_agent.as_str())
             .timeout_connect(Some(config.connect_timeout))
-            .timeout_global(Some(config.timeout))
+            .timeout_send_request(Some(config.timeout))
+            .timeout_send_body(Some(config.timeout))
+            .timeout_recv_response(Some(config.timeout))
+            .timeout_recv_body(Some(config.timeout))
             .proxy(proxy)
             .tls_config(tls_config(&config)?)
             .max_idle_connections_per_host(64);
@@ -269,6 +272,7 @@ impl Transport {
                     .agent
                     .configure_request(request)
                     .timeout_global(cap)
+                    .timeout_recv_body(None)
                     .timeout_per_read(idle)
                     .build();
                 self.agent.run(request)
@@ -285,6 +289,7 @@ impl Transport {
                     .agent
                     .configure_request(request)
                     .timeout_global(cap)
+                    .timeout_send_body(None)
                     .timeout_per_read(idle)
                     .timeout_per_write(idle)
                     .build();
@@ -333,49 +338,51 @@ impl Transport {
 
     fn start(&self, req: &Request) -> std::result::Result<http::Response<ureq::Body>, Failure> {
         let builder = self.request_builder(req)?;
-        let (timeout_global, timeout_per_read) = if req.is_streaming() {
-            (req.timeout, Some(self.config.stream_idle_timeout))
-        } else {
-            (Some(req.timeout.unwrap_or(self.config.timeout)), None)
-        };
-        // The agent's own settings fit a plain call; anything else gets a per-request
-        // configuration (which ureq makes by copying the agent's, so only when needed).
-        let plain = !req.is_streaming() && req.timeout.is_none();
+        let invalid = |e: http::Error| Failure::Invalid(format!("invalid request: {e}"));
         let result = match &req.body {
-            Body::Empty => {
-                let request = builder
-                    .body(())
-                    .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
-                if plain {
-                    self.agent.run(request)
-                } else {
-                    let request = self
-                        .agent
-                        .configure_request(request)
-                        .timeout_global(timeout_global)
-                        .timeout_per_read(timeout_per_read)
-                        .build();
-                    self.agent.run(request)
-                }
-            }
-            _ => {
-                let request = builder
-                    .body(req.body_bytes())
-                    .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
-                if plain {
-                    self.agent.run(request)
-                } else {
-                    let request = self
-                        .agent
-                        .configure_request(request)
-                        .timeout_global(timeout_global)
-                        .timeout_per_read(timeout_per_read)
-                        .build();
-                    self.agent.run(request)
-                }
-            }
+            Body::Empty => self.run(builder.body(()).map_err(invalid)?, req),
+            _ => self.run(builder.body(req.body_bytes()).map_err(invalid)?, req),
         };
         result.map_err(ureq_failure)
+    }
+
+    /// Runs `request` with the timeouts `req` calls for.
+    ///
+    /// Unary calls bound each phase (sending, waiting for the answer, reading it) by the call's
+    /// timeout instead of setting ureq's global timeout: with a global timeout ureq resolves
+    /// every host, even an IP literal, on a thread of its own, which costs more than a whole
+    /// call on loopback. Streams have no total timeout (only a watch's deadline), just the idle
+    /// timeout per read.
+    fn run<S: ureq::AsSendBody>(
+        &self,
+        request: http::Request<S>,
+        req: &Request,
+    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        if req.is_streaming() {
+            let request = self
+                .agent
+                .configure_request(request)
+                .timeout_global(req.timeout)
+                .timeout_recv_body(None)
+                .timeout_per_read(Some(self.config.stream_idle_timeout))
+                .build();
+            return self.agent.run(request);
+        }
+        match req.timeout {
+            // The agent's own settings fit; a per-request configuration is a copy of them.
+            None => self.agent.run(request),
+            Some(t) => {
+                let request = self
+                    .agent
+                    .configure_request(request)
+                    .timeout_send_request(Some(t))
+                    .timeout_send_body(Some(t))
+                    .timeout_recv_response(Some(t))
+                    .timeout_recv_body(Some(t))
+                    .build();
+                self.agent.run(request)
+            }
+        }
     }
 }
 
