@@ -17,7 +17,8 @@ pub struct ClientConfig {
     pub auth: Auth,
     /// Limit on establishing a connection (default 10 s).
     pub connect_timeout: Duration,
-    /// Limit on a whole unary call (default 30 s); exec adds its own timeout on top.
+    /// Limit on a unary call (default 30 s): the whole call in the async client, each of sending,
+    /// waiting for the answer and reading it in the blocking one. Exec adds its own timeout on top.
     pub timeout: Duration,
     /// Longest silence tolerated on a stream (default 5 min; the Router sends a keep-alive every 15 s).
     pub stream_idle_timeout: Duration,

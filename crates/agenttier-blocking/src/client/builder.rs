@@ -55,7 +55,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Limit on a whole unary call (default 30 s). Exec adds its own timeout on top.
+    /// Limit on a unary call (default 30 s): the whole call in the async client, each of sending,
+    /// waiting for the answer and reading it in the blocking one. Exec adds its own timeout on top.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.config.timeout = timeout;
         self
