@@ -94,6 +94,23 @@ pub enum Command {
     Configure(ConfigureArgs),
     /// Invoke an agent-mode sandbox, stream its output and exit with the agent's exit code
     Invoke(InvokeArgs),
+    /// Manage your API keys
+    #[command(subcommand, name = "api-keys")]
+    ApiKeys(ApiKeysCommand),
+    /// Manage webhook subscriptions
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+    /// Governance policies
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// List the audit log, newest first (admin; JSON)
+    Audit,
+    /// Usage and cost analytics (admin; JSON)
+    #[command(subcommand)]
+    Analytics(AnalyticsCommand),
+    /// Cluster capacity and the warm pool (JSON)
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Print a shell completion script (e.g. `agenttier completions bash > /etc/bash_completion.d/agenttier`)
     Completions {
         /// The shell to generate completions for
@@ -157,6 +174,265 @@ pub enum SandboxCommand {
     /// Files of a sandbox's workspace: list, read, write, upload, download, zip archives
     #[command(subcommand)]
     Files(FilesCommand),
+    /// Clone a sandbox: a new sandbox from a snapshot of its workspace, with the same template
+    Clone {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Name of the clone (default: <id>-clone-<unix time>)
+        #[arg(long)]
+        name: Option<String>,
+        /// VolumeSnapshotClass to snapshot with
+        #[arg(long)]
+        snapshot_class: Option<String>,
+        /// Wait until the clone is Running
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Change a sandbox's idle timeout, labels, annotations or resources
+    Update(UpdateArgs),
+    /// Stop, resume or delete several sandboxes; one result per id
+    Bulk {
+        /// What to do
+        #[arg(value_enum)]
+        action: BulkVerb,
+        /// Sandbox ids
+        #[arg(required = true)]
+        sandbox_ids: Vec<String>,
+    },
+    /// Workspace backups: list, create, restore into a new sandbox, delete
+    #[command(subcommand)]
+    Backups(BackupsCommand),
+    /// Share a sandbox with users and groups, or mint a share link
+    #[command(subcommand)]
+    Share(ShareCommand),
+}
+
+/// `agenttier sandbox update`
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Sandbox id
+    pub sandbox_id: String,
+    /// New idle timeout, as a Go duration (applies at once)
+    #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
+    pub idle_timeout: Option<Duration>,
+    /// Add a label (repeatable)
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub labels: Vec<(String, String)>,
+    /// Add an annotation (repeatable)
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub annotations: Vec<(String, String)>,
+    /// CPU request and limit (e.g. 500m); applies after a stop and resume
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// Memory request and limit (e.g. 2Gi); applies after a stop and resume
+    #[arg(long)]
+    pub memory: Option<String>,
+}
+
+/// Bulk actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BulkVerb {
+    /// Stop each sandbox.
+    Stop,
+    /// Resume each sandbox.
+    Resume,
+    /// Delete each sandbox.
+    Delete,
+}
+
+/// `agenttier sandbox backups ...`
+#[derive(Debug, Subcommand)]
+pub enum BackupsCommand {
+    /// List backups
+    #[command(visible_alias = "ls")]
+    List {
+        /// Sandbox id
+        sandbox_id: String,
+    },
+    /// Snapshot the workspace now
+    Create {
+        /// Sandbox id
+        sandbox_id: String,
+    },
+    /// Restore a backup into a new sandbox
+    Restore {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Backup (snapshot) name
+        snapshot: String,
+        /// Name of the new sandbox (default: <id>-restore-<unix time>)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Delete a backup
+    Delete {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Backup (snapshot) name
+        snapshot: String,
+    },
+}
+
+/// `agenttier sandbox share ...`
+#[derive(Debug, Subcommand)]
+pub enum ShareCommand {
+    /// Show grants and share links
+    List {
+        /// Sandbox id
+        sandbox_id: String,
+    },
+    /// Grant a user (id or e-mail) or a group access
+    Grant {
+        /// Sandbox id
+        sandbox_id: String,
+        /// User id, e-mail, or group name
+        identity: String,
+        /// viewer or collaborator
+        #[arg(long, default_value = "viewer")]
+        level: String,
+        /// The identity is a group
+        #[arg(long)]
+        group: bool,
+    },
+    /// Revoke every grant of a user or group
+    Revoke {
+        /// Sandbox id
+        sandbox_id: String,
+        /// User id, e-mail, or group name
+        identity: String,
+    },
+    /// Mint a share link (its token is printed once)
+    Link {
+        /// Sandbox id
+        sandbox_id: String,
+        /// viewer or collaborator
+        #[arg(long, default_value = "viewer")]
+        level: String,
+        /// Lifetime, as a Go duration (e.g. 24h)
+        #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
+        expires_in: Option<Duration>,
+        /// Use limit (0 = unlimited)
+        #[arg(long, default_value_t = 0)]
+        max_uses: u64,
+    },
+}
+
+/// `agenttier api-keys ...`
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// List your keys
+    #[command(visible_alias = "ls")]
+    List,
+    /// Mint a key (printed once)
+    Create {
+        /// Label
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Lifetime, as a Go duration (e.g. 720h)
+        #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
+        expires_in: Option<Duration>,
+        /// Bind the key to one sandbox
+        #[arg(long, value_name = "SANDBOX_ID")]
+        sandbox: Option<String>,
+        /// Action group of a sandbox-scoped key (repeatable; all when none)
+        #[arg(long = "scope", value_name = "GROUP", requires = "sandbox")]
+        scopes: Vec<String>,
+    },
+    /// Revoke a key
+    Revoke {
+        /// Key id (agenttier-apikey-...)
+        key_id: String,
+    },
+}
+
+/// `agenttier webhooks ...`
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// List your subscriptions
+    #[command(visible_alias = "ls")]
+    List,
+    /// Subscribe a URL to events (the signing secret is printed once)
+    Create {
+        /// Receiver URL (https://)
+        #[arg(long)]
+        url: String,
+        /// Event type, e.g. sandbox.running (repeatable)
+        #[arg(long = "event", required = true, value_name = "TYPE")]
+        events: Vec<String>,
+        /// Only events of this sandbox (required unless admin)
+        #[arg(long, value_name = "SANDBOX_ID")]
+        sandbox: Option<String>,
+        /// Only events of this namespace
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+    /// Delete a subscription
+    Delete {
+        /// Subscription id
+        webhook_id: String,
+    },
+    /// The last deliveries of a subscription (JSON)
+    Deliveries {
+        /// Subscription id
+        webhook_id: String,
+    },
+}
+
+/// `agenttier policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Every policy (JSON)
+    List,
+    /// The policy in force in a namespace (JSON)
+    Effective {
+        /// Namespace (the Router's default when absent)
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+    /// Replace the cluster policy (admin) or a namespace's, from a JSON file
+    Set {
+        /// Policy file (JSON policy object), or - for stdin
+        #[arg(long)]
+        file: String,
+        /// Namespace (the cluster policy when absent)
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+    /// Remove a namespace's policy (admin)
+    Delete {
+        /// Namespace
+        namespace: String,
+    },
+}
+
+/// `agenttier analytics ...`
+#[derive(Debug, Subcommand)]
+pub enum AnalyticsCommand {
+    /// Sandbox counts and start-up times
+    Usage,
+    /// Cost estimate
+    Costs,
+}
+
+/// `agenttier cluster ...`
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Node, pod and headroom counts
+    Status,
+    /// Each node's capacity (admin)
+    Nodes,
+    /// The headroom configuration
+    Headroom,
+    /// The warm pools
+    WarmPool,
+}
+
+/// `KEY=VALUE`.
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err("expected KEY=VALUE".into()),
+    }
 }
 
 /// `agenttier sandbox create`

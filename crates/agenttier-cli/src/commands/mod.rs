@@ -4,13 +4,14 @@ mod account;
 mod agent;
 mod completions;
 mod files;
+mod platform;
 mod ports;
 mod sandbox;
 mod template;
 
 use agenttier::blocking::Client;
 
-use crate::cli::{Cli, Command, PortsCommand, SandboxCommand, TemplateCommand};
+use crate::cli::{BackupsCommand, Cli, Command, PortsCommand, SandboxCommand, ShareCommand, TemplateCommand};
 use crate::config;
 use crate::exit::Failure;
 use crate::output::Out;
@@ -81,6 +82,12 @@ fn dispatch(command: Command, client: &Client, out: &mut Out) -> CmdResult {
         Command::Template(cmd) => template::run(cmd, client, out),
         Command::Configure(args) => agent::configure(client, out, args),
         Command::Invoke(args) => agent::invoke(client, out, args),
+        Command::ApiKeys(cmd) => platform::api_keys(cmd, client, out),
+        Command::Webhooks(cmd) => platform::webhooks(cmd, client, out),
+        Command::Policy(cmd) => platform::policy(cmd, client, out),
+        Command::Audit => platform::audit(client, out),
+        Command::Analytics(cmd) => platform::analytics(cmd, client, out),
+        Command::Cluster(cmd) => platform::cluster(cmd, client, out),
         Command::Version | Command::Login | Command::Completions { .. } => unreachable!("handled before"),
     }
 }
@@ -97,7 +104,21 @@ fn subject(command: &Command) -> Option<String> {
             | SandboxCommand::Wait { sandbox_id, .. } => sandbox(sandbox_id),
             SandboxCommand::Exec(args) => sandbox(&args.sandbox_id),
             SandboxCommand::Files(cmd) => sandbox(cmd.sandbox_id()),
-            SandboxCommand::Create(_) | SandboxCommand::List { .. } => None,
+            SandboxCommand::Create(_) | SandboxCommand::List { .. } | SandboxCommand::Bulk { .. } => None,
+            SandboxCommand::Clone { sandbox_id, .. } => sandbox(sandbox_id),
+            SandboxCommand::Update(args) => sandbox(&args.sandbox_id),
+            SandboxCommand::Backups(
+                BackupsCommand::List { sandbox_id }
+                | BackupsCommand::Create { sandbox_id }
+                | BackupsCommand::Restore { sandbox_id, .. }
+                | BackupsCommand::Delete { sandbox_id, .. },
+            )
+            | SandboxCommand::Share(
+                ShareCommand::List { sandbox_id }
+                | ShareCommand::Grant { sandbox_id, .. }
+                | ShareCommand::Revoke { sandbox_id, .. }
+                | ShareCommand::Link { sandbox_id, .. },
+            ) => sandbox(sandbox_id),
             SandboxCommand::Ports(
                 PortsCommand::List { sandbox_id }
                 | PortsCommand::Forward { sandbox_id, .. }

@@ -44,6 +44,16 @@ pub fn run(cmd: SandboxCommand, client: &Client, out: &mut Out) -> CmdResult {
         }
         SandboxCommand::Ports(cmd) => ports::run(cmd, client, out),
         SandboxCommand::Files(cmd) => files::run(cmd, client, out),
+        SandboxCommand::Clone {
+            sandbox_id,
+            name,
+            snapshot_class,
+            wait,
+        } => super::platform::clone(client, out, &sandbox_id, name, snapshot_class, wait),
+        SandboxCommand::Update(args) => super::platform::update(client, out, args),
+        SandboxCommand::Bulk { action, sandbox_ids } => super::platform::bulk(client, out, action, &sandbox_ids),
+        SandboxCommand::Backups(cmd) => super::platform::backups(cmd, client, out),
+        SandboxCommand::Share(cmd) => super::platform::share(cmd, client, out),
     }
 }
 
@@ -90,7 +100,7 @@ fn get(client: &Client, out: &mut Out, id: &str) -> CmdResult {
 }
 
 /// Prints one sandbox, as JSON or as `key: value` lines.
-fn describe(out: &mut Out, s: &SandboxInfo) -> Result<(), Failure> {
+pub(super) fn describe(out: &mut Out, s: &SandboxInfo) -> Result<(), Failure> {
     if out.json() {
         return out.print_json(&views::Sandbox::from(s));
     }

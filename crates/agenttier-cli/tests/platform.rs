@@ -1,0 +1,183 @@
+//! The platform commands of the `agenttier` binary against an in-process router: clone,
+//! update, bulk, backups, sharing, API keys, webhooks, policies, audit, analytics and cluster,
+//! with their JSON output and the exit code of a refused admin command.
+
+use std::process::Command;
+
+use agenttier_router::{LocalRouter, RouterOptions};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_agenttier");
+
+struct Fixture {
+    router: LocalRouter,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture {
+            router: LocalRouter::start(RouterOptions::default()).expect("router starts"),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Runs the CLI with `key`; returns (exit code, stdout, stderr).
+    fn run_as(&self, key: &str, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(BIN)
+            .env_remove("AGENTTIER_TOKEN")
+            .env("AGENTTIER_CONFIG", self.dir.path().join("config.json"))
+            .env("HOME", self.dir.path())
+            .env("AGENTTIER_API_URL", self.router.url())
+            .env("AGENTTIER_API_KEY", key)
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr,
+        )
+    }
+
+    /// Runs as admin with `-o json`, expecting success.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["-o", "json"];
+        all.extend_from_slice(args);
+        let (code, stdout, stderr) = self.run_as(self.router.admin_key(), &all);
+        assert_eq!(code, 0, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
+    }
+}
+
+#[test]
+fn clone_update_backups_share_and_bulk() {
+    let fx = Fixture::new();
+    fx.json(&["sandbox", "create", "src", "--template", "general-coding", "--wait"]);
+    fx.json(&["sandbox", "exec", "src", "--", "sh", "-c", "echo hi > note.txt"]);
+    let clone = fx.json(&["sandbox", "clone", "src", "--name", "copy", "--wait"]);
+    assert_eq!(clone["sandbox_id"], "copy");
+    assert_eq!(clone["status"], "Running");
+    let read = fx.json(&["sandbox", "exec", "copy", "--", "cat", "note.txt"]);
+    assert_eq!(read["stdout"], "hi\n");
+    let pending = fx.json(&["sandbox", "clone", "src"]);
+    assert_eq!(pending["clonedFrom"], "src");
+    let update = fx.json(&[
+        "sandbox",
+        "update",
+        "src",
+        "--idle-timeout",
+        "1h",
+        "--label",
+        "team=a",
+        "--cpu",
+        "500m",
+    ]);
+    assert_eq!(update["applied"]["resources"], "on-restart");
+    assert_eq!(update["restartRequired"], true);
+    let backup = fx.json(&["sandbox", "backups", "create", "src"]);
+    let name = backup["name"].as_str().unwrap().to_owned();
+    let list = fx.json(&["sandbox", "backups", "list", "src"]);
+    assert!(list.as_array().unwrap().iter().any(|b| b["name"] == name.as_str()));
+    let restored = fx.json(&["sandbox", "backups", "restore", "src", &name, "--name", "back"]);
+    assert_eq!(restored["sandbox_id"], "back");
+    let shared = fx.json(&[
+        "sandbox",
+        "share",
+        "grant",
+        "src",
+        "devs",
+        "--group",
+        "--level",
+        "collaborator",
+    ]);
+    assert_eq!(shared["groups"][0]["identity"], "devs");
+    let link = fx.json(&[
+        "sandbox",
+        "share",
+        "link",
+        "src",
+        "--expires-in",
+        "1h",
+        "--max-uses",
+        "2",
+    ]);
+    assert_eq!(link["secret"].as_str().unwrap().len(), 43);
+    let bulk = fx.json(&["sandbox", "bulk", "delete", "copy", "back"]);
+    assert!(bulk.as_array().unwrap().iter().all(|r| r["status"] == "ok"), "{bulk}");
+    let (code, stdout, _) = fx.run_as(
+        fx.router.admin_key(),
+        &["-o", "json", "sandbox", "bulk", "stop", "nope"],
+    );
+    let failed: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(failed[0]["status"], "error");
+    assert_eq!(code, 1, "a failed item fails the command");
+}
+
+#[test]
+fn keys_webhooks_policies_and_reports() {
+    let fx = Fixture::new();
+    let key = fx.json(&["api-keys", "create", "--name", "ci"]);
+    let secret = key["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("atk_"));
+    let (code, stdout, _) = fx.run_as(&secret, &["whoami", "-o", "json"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("\"ci\""), "{stdout}");
+    // The minted key is not an admin: admin commands exit 4.
+    let (code, _, stderr) = fx.run_as(&secret, &["audit"]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("admin_required"), "{stderr}");
+    let keys = fx.json(&["api-keys", "list"]);
+    let id = keys.as_array().unwrap().iter().find(|k| k["name"] == "ci").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fx.json(&["api-keys", "revoke", &id]);
+    let (code, _, _) = fx.run_as(&secret, &["whoami"]);
+    assert_eq!(code, 3, "revoked keys fail authentication");
+
+    let hook = fx.json(&[
+        "webhooks",
+        "create",
+        "--url",
+        "http://127.0.0.1:9/hook",
+        "--event",
+        "sandbox.running",
+    ]);
+    let hook_id = hook["id"].as_str().unwrap().to_owned();
+    let hooks = fx.json(&["webhooks", "list"]);
+    assert_eq!(hooks[0]["id"], hook_id.as_str());
+    assert_eq!(fx.json(&["webhooks", "deliveries", &hook_id]), serde_json::json!([]));
+    fx.json(&["webhooks", "delete", &hook_id]);
+
+    let file = fx.dir.path().join("policy.json");
+    std::fs::write(&file, r#"{"maxSandboxesPerUser": 3}"#).unwrap();
+    let set = fx.json(&["policy", "set", "--file", file.to_str().unwrap(), "--namespace", "team"]);
+    assert_eq!(set["maxSandboxesPerUser"], 3);
+    let effective = fx.json(&["policy", "effective", "--namespace", "team"]);
+    assert_eq!(effective["policy"]["maxSandboxesPerUser"], 3);
+    let all = fx.json(&["policy", "list"]);
+    assert_eq!(all["namespaces"][0]["namespace"], "team");
+    fx.json(&["policy", "delete", "team"]);
+
+    let audit = fx.json(&["audit"]);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["eventType"] == "PolicyUpdated")
+    );
+    let usage = fx.json(&["analytics", "usage"]);
+    assert!(usage.get("total_sandboxes").is_some());
+    let costs = fx.json(&["analytics", "costs"]);
+    assert!(costs.get("per_template").is_some());
+    let status = fx.json(&["cluster", "status"]);
+    assert_eq!(status["nodes"], 1);
+    let nodes = fx.json(&["cluster", "nodes"]);
+    assert_eq!(nodes["summary"]["total"], 1);
+    fx.json(&["cluster", "headroom"]);
+    fx.json(&["cluster", "warm-pool"]);
+}
