@@ -29,10 +29,7 @@ pub async fn exec_output_exit_codes_and_newlines(env: Env) {
     assert_eq!(out.stderr, "err");
     assert_eq!(out.exit_code, 3);
     assert!(!out.success());
-    let pwd = sandbox
-        .exec(Exec::new("pwd && echo $((6*7))"))
-        .await
-        .unwrap();
+    let pwd = sandbox.exec(Exec::new("pwd && echo $((6*7))")).await.unwrap();
     assert_eq!(pwd.stdout, "/workspace\n42\n");
     let quoting = sandbox.exec("echo \"a  b\" 'c\"d' $(echo e)").await.unwrap();
     assert_eq!(quoting.stdout, "a  b c\"d e\n");
