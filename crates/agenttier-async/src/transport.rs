@@ -195,6 +195,11 @@ impl Transport {
             .tcp_nodelay(true)
             .pool_max_idle_per_host(256)
             .read_timeout(config.stream_idle_timeout);
+        // With both TLS features on, reqwest would pick native-tls; rustls is this crate's default.
+        #[cfg(feature = "rustls")]
+        {
+            builder = builder.tls_backend_rustls();
+        }
         #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
         {
             builder = builder.tls_backend_native();
