@@ -33,6 +33,7 @@ fuzz_target!(|input: &[u8]| {
                 for p in paths {
                     assert!(p.starts_with("/workspace/"), "configure accepted {p:?}");
                     assert!(!p.split('/').any(|c| c == ".."), "configure accepted {p:?}");
+                    assert!(!p.contains('\0'), "configure accepted a NUL in {p:?}");
                 }
             }
         }

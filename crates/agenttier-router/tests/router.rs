@@ -6,6 +6,7 @@ mod router {
     mod agent;
     mod api;
     pub mod common;
+    mod crash;
     mod exec;
     mod files;
     mod governance;
@@ -14,4 +15,5 @@ mod router {
     mod ownership;
     mod ports;
     mod restart;
+    mod security;
 }

@@ -101,8 +101,13 @@ fn validate(req: &ConfigureRequest) -> Result<Vec<Target>, ApiError> {
         if f.path.contains("..") {
             return bad(format!("files[{i}].path must not contain '..'"));
         }
-        if f.path.contains(['\'', '`', '\\', '\n', '\r']) {
+        if f.path.contains(['\'', '`', '\\', '\n', '\r', '\0']) {
             return bad(format!("files[{i}].path contains disallowed characters"));
+        }
+        if f.path.len() > 4096 || f.path.split('/').any(|c| c.len() > 255) {
+            return bad(format!(
+                "files[{i}].path is too long (at most 4096 bytes, 255 per component)"
+            ));
         }
         if f.content.is_empty() && f.content_base64.is_empty() {
             return bad(format!("files[{i}] must set content or contentBase64"));

@@ -31,6 +31,9 @@ fn too_large() -> ApiError {
     )
 }
 
+/// Name prefix of the temporary files; leftovers of a killed router are swept on restart.
+pub(crate) const TEMP_PREFIX: &str = ".agenttier-upload-";
+
 /// Removes the temporary file unless the upload completed.
 struct TempGuard(Option<std::path::PathBuf>);
 
@@ -71,7 +74,7 @@ pub(crate) async fn upload(
             .parent()
             .ok_or_else(|| ApiError::internal("write failed: no parent directory"))?;
         std::fs::create_dir_all(parent).map_err(|e| ApiError::internal(format!("write failed: {e}")))?;
-        let name = format!(".agenttier-upload-{:016x}", rand::random::<u64>());
+        let name = format!("{TEMP_PREFIX}{:016x}", rand::random::<u64>());
         Ok(parent.join(name))
     })
     .await?;

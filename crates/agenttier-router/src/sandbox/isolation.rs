@@ -304,6 +304,32 @@ impl EnvReset for Command {
     }
 }
 
+/// Pids of the holder processes whose sandbox directory lies under `sandboxes` (the data dir's
+/// `sandboxes/`). A router killed between starting a holder and recording its pid leaves one
+/// that only this scan finds.
+pub(crate) fn holders_under(sandboxes: &Path) -> Vec<i32> {
+    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let prefix = sandboxes.as_os_str().as_encoded_bytes();
+    proc_dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            args.windows(2).any(|w| {
+                w[0] == HOLDER_MARKER.as_bytes()
+                    && w[1]
+                        .strip_prefix(prefix)
+                        .is_some_and(|rest| rest.first() == Some(&b'/'))
+            })
+        })
+        .collect()
+}
+
 /// True when a process with this pid exists and its command line carries the holder marker and
 /// `dir` (so an unrelated process that reused the pid is never killed).
 pub(crate) fn is_stale_holder(pid: i32, dir: &Path) -> bool {

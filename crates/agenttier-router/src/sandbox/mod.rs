@@ -26,7 +26,7 @@ use crate::errors::{ApiError, RouterError, Violation};
 use crate::exec::{group_alive, kill_group};
 use crate::gotime::now_unix;
 use crate::store::Store;
-use isolation::{Holder, Isolation, is_stale_holder, shell_command};
+use isolation::{Holder, Isolation, holders_under, is_stale_holder, shell_command};
 use record::{Phase, SandboxRecord};
 
 /// Message of a sandbox brought back after a router restart.
@@ -143,6 +143,11 @@ impl Sandboxes {
     /// [`RECOVERED_MESSAGE`], then `Running`); leftover holders of a killed router are ended
     /// first. Interrupted deletes are completed.
     pub(crate) fn recover(self: &Arc<Self>) -> Result<(), RouterError> {
+        // Holders of a killed router, recorded or not (one killed between spawning a holder and
+        // saving its pid leaves an orphan only a scan finds); none of ours runs yet.
+        for pid in holders_under(&self.data_dir.join("sandboxes")) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
         let rows = self.store.load_sandboxes()?;
         let ports = self.store.load_ports()?;
         let mut to_start = Vec::new();
@@ -151,6 +156,7 @@ impl Sandboxes {
             let mut map = self.write();
             for (mut rec, holder_pid) in rows {
                 let dir = self.workspace_dir(&rec.name);
+                sweep_upload_temps(&dir);
                 if let Some(pid) = holder_pid {
                     if is_stale_holder(pid, &dir) {
                         let _ =
@@ -541,6 +547,32 @@ fn remove_path(p: &Path) {
     if let Err(e) = std::fs::remove_dir_all(p) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!(path = %p.display(), error = %e, "failed to remove sandbox directory");
+        }
+    }
+}
+
+/// Removes the temporary files of uploads cut by a killed router (they sit beside their
+/// targets anywhere in the workspace). Symbolic links are never followed.
+fn sweep_upload_temps(root: &Path) {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file()
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(crate::files::TEMP_PREFIX))
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
     }
 }
