@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post, put};
 
-use crate::errors::go_http_error;
+use crate::errors::{ApiError, go_http_error};
 use crate::state::AppState;
 
 /// Builds the application.
@@ -73,8 +73,38 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(api)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(settle_small_body))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Bodies up to this size are read before routing.
+const SETTLE_LIMIT: usize = 256 * 1024;
+
+/// Reads a small request body (declared by `Content-Length`) before routing, so that an answer
+/// given without reading it (a failed authentication, an unknown sandbox, a wrong phase) never
+/// leaves unread bytes on a keep-alive connection, which hyper would then close under a client
+/// about to reuse it. Larger bodies (uploads, invokes) stream to handlers that drain what they
+/// refuse.
+async fn settle_small_body(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if !declared.is_some_and(|n| n > 0 && n <= SETTLE_LIMIT) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, SETTLE_LIMIT).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(_) => {
+            ApiError::bad_request("invalid request body: the body ended before its Content-Length").into_response()
+        }
+    }
 }
 
 /// Backups, sharing, webhooks, governance, audit, analytics, admin, user keys and preferences,

@@ -35,9 +35,13 @@ pub struct Http {
 
 impl Http {
     pub fn new(base: &str, key: Option<&str>) -> Http {
+        // A fresh connection per request: these tests check what the router answers, and must not
+        // depend on when a pooled connection was closed (restarts, answers given before a body was
+        // read). Keep-alive reuse is exercised by the SDK suites.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
+            .max_idle_connections(0)
             .build()
             .into();
         Http {
