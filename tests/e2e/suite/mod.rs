@@ -102,6 +102,7 @@ macro_rules! for_each_case {
             resilience::storms_with_retry_after_are_retried_within_the_policy,
             resilience::truncated_json_on_list_endpoints_is_a_decode_error,
             resilience::endless_sse_line_is_a_bounded_error,
+            resilience::credentials_never_appear_in_debug_or_errors,
             files::round_trips_keep_every_byte,
             files::over_32_mib_is_refused_locally,
             files::listing_a_directory,

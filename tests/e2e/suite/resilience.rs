@@ -216,3 +216,53 @@ pub async fn endless_sse_line_is_a_bounded_error(env: Env) {
     assert_eq!(server.hangups(), 1, "the client closed the endless connection");
     assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
 }
+
+#[maybe]
+pub async fn credentials_never_appear_in_debug_or_errors(env: Env) {
+    const KEY: &str = "atk_s3cr3tKeyThatMustNeverLeak0123456789";
+    const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.s3cr3tT0kenThatMustNeverLeak";
+    // A 401, a cut connection and a refused one: nothing the SDK renders carries the secret.
+    let server = FakeServer::start(|n, _| match n {
+        0 => Reply::with(401, "text/plain", r#"{"error":"invalid_api_key"}"#, &[]),
+        _ => Reply::Close,
+    });
+    let client = env.client_for(server.url()).api_key(KEY).unwrap().build().unwrap();
+    let bearer = env
+        .client_for(server.url())
+        .bearer_token(TOKEN)
+        .unwrap()
+        .build()
+        .unwrap();
+    let debug = [
+        format!("{client:?}"),
+        format!("{:?}", client.config()),
+        format!("{bearer:?}"),
+        format!("{:?}", bearer.config()),
+        format!("{:?}", agenttier::Auth::api_key(KEY).unwrap()),
+        format!("{:?}", agenttier::Auth::bearer_token(TOKEN).unwrap()),
+    ];
+    for text in &debug {
+        assert!(!text.contains("s3cr3t"), "Debug shows a credential: {text}");
+    }
+    let unauthorized = client.current_user().await.unwrap_err();
+    let closed = client
+        .sandbox("s1")
+        .exec(agenttier::models::Exec::new("true"))
+        .await
+        .unwrap_err();
+    let refused = env
+        .client_for("http://127.0.0.1:9")
+        .api_key(KEY)
+        .unwrap()
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap()
+        .current_user()
+        .await
+        .unwrap_err();
+    for err in [&unauthorized, &closed, &refused] {
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("s3cr3t"), "an error carries the credential: {text}");
+    }
+    assert!(matches!(unauthorized, Error::Authentication { .. }), "{unauthorized:?}");
+}

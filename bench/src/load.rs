@@ -1,0 +1,215 @@
+//! `load`: a bounded load test of the local router through the async client, on loopback.
+//!
+//! ```text
+//! cargo run --release -p agenttier-bench --bin load                       # 20 sandboxes, 1000 execs, 100 in flight
+//! cargo run --release -p agenttier-bench --bin load -- --sandboxes 5 --execs 200 --in-flight 20 --deadline 120
+//! ```
+//!
+//! Starts an in-process router (API-key auth), creates the sandboxes concurrently and waits for
+//! them to run, then spreads the execs over them round-robin with at most `--in-flight` at
+//! once. Every exec must succeed with the expected output; any error is counted and makes the
+//! program exit non-zero. Latency percentiles (p50/p90/p99/max) of the execs and of the
+//! creates are printed, with the throughput. The whole run is bounded by `--deadline` seconds.
+//! Figures are reported, never asserted.
+
+#![allow(missing_docs)]
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use agenttier::Client;
+use agenttier::models::{CreateSandbox, Exec};
+use agenttier_router::{LocalRouter, RouterOptions};
+use futures_util::StreamExt;
+use futures_util::stream;
+
+struct Args {
+    sandboxes: usize,
+    execs: usize,
+    in_flight: usize,
+    deadline: Duration,
+}
+
+fn args() -> Result<Args, String> {
+    let mut out = Args {
+        sandboxes: 20,
+        execs: 1000,
+        in_flight: 100,
+        deadline: Duration::from_secs(600),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || -> Result<u64, String> {
+            it.next()
+                .ok_or(format!("{flag} needs a value"))?
+                .parse()
+                .map_err(|e| format!("{flag}: {e}"))
+        };
+        match flag.as_str() {
+            "--sandboxes" => out.sandboxes = value()? as usize,
+            "--execs" => out.execs = value()? as usize,
+            "--in-flight" => out.in_flight = value()? as usize,
+            "--deadline" => out.deadline = Duration::from_secs(value()?),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if out.sandboxes == 0 || out.in_flight == 0 {
+        return Err("--sandboxes and --in-flight must be positive".into());
+    }
+    Ok(out)
+}
+
+/// `(p50, p90, p99, max)` of the samples, nearest-rank.
+fn percentiles(samples: &mut [Duration]) -> [Duration; 4] {
+    samples.sort_unstable();
+    let at = |p: f64| {
+        if samples.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * samples.len() as f64).ceil() as usize;
+        samples[rank.clamp(1, samples.len()) - 1]
+    };
+    [at(50.0), at(90.0), at(99.0), *samples.last().unwrap_or(&Duration::ZERO)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn report(what: &str, samples: &mut [Duration], wall: Duration) {
+    let n = samples.len();
+    let [p50, p90, p99, max] = percentiles(samples);
+    println!(
+        "{what:<8} n={n:<5} p50={:<10} p90={:<10} p99={:<10} max={:<10} wall={:.2} s ({:.0}/s)",
+        ms(p50),
+        ms(p90),
+        ms(p99),
+        ms(max),
+        wall.as_secs_f64(),
+        n as f64 / wall.as_secs_f64().max(1e-9)
+    );
+}
+
+async fn run(args: &Args, client: &Client) -> Result<usize, String> {
+    // Create every sandbox at once, then wait for all to run.
+    let started = Instant::now();
+    let mut creates = Vec::new();
+    let handles: Vec<_> = stream::iter(0..args.sandboxes)
+        .map(|i| async move {
+            let t = Instant::now();
+            let sb = client
+                .create_sandbox(CreateSandbox::new("general-coding", format!("load-{i}")))
+                .await
+                .map_err(|e| format!("create load-{i}: {e}"))?;
+            sb.wait_until_running(Duration::from_secs(120))
+                .await
+                .map_err(|e| format!("wait load-{i}: {e}"))?;
+            Ok::<_, String>((sb, t.elapsed()))
+        })
+        .buffer_unordered(args.sandboxes)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|r| {
+            r.map(|(sb, took)| {
+                creates.push(took);
+                sb
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    report("create", &mut creates, started.elapsed());
+
+    let started = Instant::now();
+    let handles = &handles;
+    let results: Vec<Result<Duration, String>> = stream::iter(0..args.execs)
+        .map(|i| async move {
+            let sb = &handles[i % handles.len()];
+            let t = Instant::now();
+            let out = sb
+                .exec(Exec::new(format!("echo {i}")))
+                .await
+                .map_err(|e| format!("exec {i}: {e}"))?;
+            let took = t.elapsed();
+            if out.exit_code != 0 || out.stdout != format!("{i}\n") {
+                return Err(format!("exec {i}: unexpected {out:?}"));
+            }
+            Ok(took)
+        })
+        .buffer_unordered(args.in_flight)
+        .collect()
+        .await;
+    let wall = started.elapsed();
+    let mut errors = 0;
+    let mut latencies = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(d) => latencies.push(d),
+            Err(e) => {
+                errors += 1;
+                if errors <= 5 {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+    }
+    report("exec", &mut latencies, wall);
+    for sb in handles {
+        let _ = sb.terminate().await;
+    }
+    Ok(errors)
+}
+
+fn main() -> ExitCode {
+    let args = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("load: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let router = match LocalRouter::start(RouterOptions::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("load: router: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let client = Client::builder()
+        .base_url(router.url())
+        .api_key(router.admin_key())
+        .and_then(|b| b.timeout(Duration::from_secs(120)).build())
+        .expect("client");
+    println!(
+        "load: {} sandboxes, {} execs, {} in flight, deadline {} s, on {}",
+        args.sandboxes,
+        args.execs,
+        args.in_flight,
+        args.deadline.as_secs(),
+        router.url()
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outcome = rt.block_on(async { tokio::time::timeout(args.deadline, run(&args, &client)).await });
+    router.shutdown();
+    match outcome {
+        Ok(Ok(0)) => {
+            println!("errors: 0");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(n)) => {
+            println!("errors: {n}");
+            ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            eprintln!("load: {e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("load: deadline of {} s reached", args.deadline.as_secs());
+            ExitCode::FAILURE
+        }
+    }
+}
