@@ -88,6 +88,23 @@ pub async fn invoke_payloads_and_prompt(env: Env) {
     assert_eq!(bytes.stdout, "args:\nraw\u{1}\ntail");
     let prompted = agent.invoke(Invoke::empty().prompt("what's up?")).await.unwrap();
     assert_eq!(prompted.stdout, "args:--prompt=what's up?\nwhat's up?\ntail");
+    // Every invocation is audited (and so can trigger agent.invoke.* webhooks).
+    let events = env.client.audit().events().await.unwrap();
+    let mine: Vec<&str> = events
+        .iter()
+        .filter(|e| e.sandbox_id == sandbox.id())
+        .map(|e| e.event_type.as_str())
+        .collect();
+    assert_eq!(
+        mine.iter().filter(|t| **t == "AgentInvokeStarted").count(),
+        4,
+        "{mine:?}"
+    );
+    assert_eq!(
+        mine.iter().filter(|t| **t == "AgentInvokeCompleted").count(),
+        4,
+        "{mine:?}"
+    );
     sandbox.terminate().await.unwrap();
 }
 

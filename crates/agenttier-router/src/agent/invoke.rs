@@ -196,6 +196,16 @@ fn run_invoke(
         },
     );
     tracing::info!(sandbox = %id, invoke = %invoke_id, "AgentInvokeStarted");
+    // Audit events (and through them webhooks) of the invocation, as the platform records them.
+    let record = st.sandboxes.view(&id, &who, |e| Ok(e.rec.clone())).ok();
+    if let Some(rec) = &record {
+        st.events.sandbox(
+            rec,
+            "AgentInvokeStarted",
+            &format!("invoke {invoke_id} started"),
+            Some(&who),
+        );
+    }
 
     let (tx, rx) = mpsc::channel(sse::CHANNEL_DEPTH);
     let out = Out::new(tx);
@@ -238,6 +248,10 @@ fn run_invoke(
             "AgentInvokeCompleted"
         };
         tracing::info!(sandbox = %id, invoke = %invoke_id, exit_code, reason, duration_ms, "{outcome}");
+        if let Some(rec) = &record {
+            let message = format!("invoke {invoke_id} ended: {reason}, exit code {exit_code}, {duration_ms} ms");
+            st.events.sandbox(rec, outcome, &message, Some(&who));
+        }
         if !out.is_closed() {
             out.send(sse::event(
                 "exit",
