@@ -63,6 +63,23 @@
 //!   `allowedTemplates`, `maxTimeout`, `maxIdleTimeout`, `maxStorage`, `maxAgentSandboxes`) is
 //!   enforced on create with the platform's `403 policy_violation` body and codes.
 //!
+//! * **Agent mode.** `configure` writes files under `/workspace` (symlinks that lead out are
+//!   refused), runs the install command once per distinct files + command (hash), streams its
+//!   output as SSE and persists the entrypoint; `invoke` streams `start`/`log`/`exit` with
+//!   keep-alives, backpressure and cancel on disconnect; `invoke/cancel` ends the process group.
+//! * **Files.** List, download, upload (exactly 32 MiB, streamed) and zip archives, confined to
+//!   `/workspace`.
+//! * **The rest of the API**, with local semantics: clone and backups copy the workspace (under
+//!   `<data-dir>/snapshots`); PATCH applies the idle timeout at once and resources at the next
+//!   start; bulk create and bulk actions answer per item; sharing grants read access and mints
+//!   share links; API keys created through the API work at once (never admin); governance policies
+//!   are edited live and enforced on create, restore and PATCH; every state change (including
+//!   each agent invocation) is an audit event; analytics come from recorded lifetimes; webhooks are
+//!   delivered signed (`X-AgentTier-Signature`) with the platform's retry schedule, to `https://`
+//!   public addresses or `http://` loopback; warm pool and cluster routes report the local machine
+//!   (nothing is pre-started, so ready counts are 0). Admin-only routes answer non-admins with the
+//!   platform's plain-text `{"error":"admin_required"}`.
+//!
 //! # State and restarts
 //!
 //! State lives in `<data-dir>/router.db` (SQLite, WAL), written before each mutation is
