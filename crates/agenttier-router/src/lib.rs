@@ -62,13 +62,10 @@
 //! * **Governance.** The platform's policy object (`maxSandboxesPerUser`, `maxSandboxesTotal`,
 //!   `allowedTemplates`, `maxTimeout`, `maxIdleTimeout`, `maxStorage`, `maxAgentSandboxes`) is
 //!   enforced on create with the platform's `403 policy_violation` body and codes.
-//!
 //! * **Agent mode.** `configure` writes files under `/workspace` (symlinks that lead out are
 //!   refused), runs the install command once per distinct files + command (hash), streams its
 //!   output as SSE and persists the entrypoint; `invoke` streams `start`/`log`/`exit` with
 //!   keep-alives, backpressure and cancel on disconnect; `invoke/cancel` ends the process group.
-//! * **Files.** List, download, upload (exactly 32 MiB, streamed) and zip archives, confined to
-//!   `/workspace`.
 //! * **The rest of the API**, with local semantics: clone and backups copy the workspace (under
 //!   `<data-dir>/snapshots`); PATCH applies the idle timeout at once and resources at the next
 //!   start; bulk create and bulk actions answer per item; sharing grants read access and mints
