@@ -6,7 +6,11 @@
 //! ```
 //!
 //! Optional: `AGENTTIER_KRUISE_NAMESPACE` (default: the context's), `AGENTTIER_KRUISE_TEMPLATE`
-//! (a `SandboxTemplate` name; without it an inline pod template with `busybox` is used).
+//! (a `SandboxTemplate` name; without it an inline pod template with `busybox` is used), and
+//! `AGENTTIER_KRUISE_RECORD=<dir>`, which writes what the cluster answered at each step (created,
+//! available and scaled SandboxSet, its scale, the ready Sandbox, the labelled list, the patched
+//! Sandbox) as pretty JSON files into `<dir>`, to be kept as fixtures for the offline tiers (the
+//! models round-trip unknown fields, so nothing the cluster sent is lost).
 //! Everything created carries the label `agenttier-e2e-run=<id>` and is removed by
 //! `delete_collection` at the end, even on failure. A cluster without the CRDs prints
 //! `SKIPPED: ...` and passes without claiming anything.
@@ -43,6 +47,18 @@ impl Drop for Cleanup {
             .sandbox_sets(&self.namespace)
             .delete_collection(&list, &DeleteParams::default());
     }
+}
+
+/// Writes `value` as `<AGENTTIER_KRUISE_RECORD>/<name>.json` when recording is asked for.
+fn record<T: serde::Serialize>(name: &str, value: &T) {
+    let Ok(dir) = std::env::var("AGENTTIER_KRUISE_RECORD") else {
+        return;
+    };
+    let dir = std::path::Path::new(&dir);
+    std::fs::create_dir_all(dir).expect("create the fixture directory");
+    let text = serde_json::to_string_pretty(value).expect("encode a fixture");
+    std::fs::write(dir.join(format!("{name}.json")), text + "\n").expect("write a fixture");
+    println!("recorded {}", dir.join(format!("{name}.json")).display());
 }
 
 fn template() -> serde_json::Value {
@@ -82,10 +98,13 @@ fn real_cluster_sandbox_set_and_sandbox() {
         Err(_) => SandboxSet::from_pod_template(&name, template(), 1),
     };
     set.metadata.labels.insert("agenttier-e2e-run".into(), run.clone());
-    sets.create(&set).unwrap();
+    record("sandboxset-created", &sets.create(&set).unwrap());
     sets.wait_for_available(&name, Duration::from_secs(300)).unwrap();
+    record("sandboxset-available", &sets.get(&name).unwrap());
     sets.scale(&name, 2).unwrap();
-    assert_eq!(sets.get_scale(&name).unwrap().spec.replicas, Some(2));
+    let scale = sets.get_scale(&name).unwrap();
+    assert_eq!(scale.spec.replicas, Some(2));
+    record("sandboxset-scale", &scale);
     let stored = sets.get(&name).unwrap();
     let mut sbx = Sandbox::new(format!("{name}-sbx"), Default::default());
     sbx.spec.template = stored.spec.template.clone();
@@ -93,17 +112,23 @@ fn real_cluster_sandbox_set_and_sandbox() {
     sbx.metadata.labels.insert("agenttier-e2e-run".into(), run.clone());
     let sbx_name = sbx.metadata.name.clone().unwrap();
     sandboxes.create(&sbx).unwrap();
-    sandboxes
+    let ready = sandboxes
         .wait_for_condition(&sbx_name, "Ready", "True", Duration::from_secs(300))
         .unwrap();
+    record("sandbox-ready", &ready);
+    let listed = sandboxes
+        .list(&ListParams::default().labels(format!("agenttier-e2e-run={run}").as_str()))
+        .unwrap();
+    record("sandbox-list-items", &listed.items);
     let events = sandboxes
         .watch(&WatchParams::object(&sbx_name).timeout(Duration::from_secs(5)))
         .unwrap()
         .count();
     assert!(events >= 1);
-    sandboxes
+    let patched = sandboxes
         .update(&sbx_name, json!({"metadata": {"labels": {"patched": "yes"}}}))
         .unwrap();
+    record("sandbox-patched", &patched);
     match sandboxes.delete(&sbx_name, &DeleteParams::default()).unwrap() {
         DeleteOutcome::Pending(_) => println!("delete pending on finalizers, as expected for a Sandbox"),
         other => println!("delete answered {other:?}"),
