@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use super::{CHUNK, blocking, paths, safe_file_name, workspace};
+use super::{CHUNK, blocking, requested_dir, safe_file_name};
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -42,12 +42,7 @@ pub(crate) async fn archive(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let root = workspace(&st, &id, &who)?;
-    let raw = q
-        .get("path")
-        .filter(|p| !p.is_empty())
-        .map_or(paths::WORKSPACE, String::as_str);
-    let dir = paths::resolve(&root, raw)?;
+    let dir = requested_dir(&st, &id, &who, &q)?;
     let host = dir.host.clone();
     let wire = dir.wire.clone();
     blocking(move || {

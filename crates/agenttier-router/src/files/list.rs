@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{blocking, paths, workspace};
+use super::{blocking, paths, requested_dir};
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::respond::go_json;
@@ -38,12 +38,7 @@ pub(crate) async fn list(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let root = workspace(&st, &id, &who)?;
-    let raw = q
-        .get("path")
-        .filter(|p| !p.is_empty())
-        .map_or(paths::WORKSPACE, String::as_str);
-    let dir = paths::resolve(&root, raw)?;
+    let dir = requested_dir(&st, &id, &who, &q)?;
     let listing = blocking(move || read_listing(dir)).await?;
     Ok(go_json(StatusCode::OK, &listing))
 }

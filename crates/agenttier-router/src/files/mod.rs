@@ -41,6 +41,22 @@ fn workspace(st: &AppState, id: &str, who: &Identity) -> Result<PathBuf, ApiErro
     Ok(st.sandboxes.workspace_dir(id))
 }
 
+/// The directory named by the `path` query parameter (default `/workspace`) of a list or archive
+/// call, resolved inside the Running sandbox's workspace.
+fn requested_dir(
+    st: &AppState,
+    id: &str,
+    who: &Identity,
+    query: &std::collections::HashMap<String, String>,
+) -> Result<paths::Resolved, ApiError> {
+    let root = workspace(st, id, who)?;
+    let raw = query
+        .get("path")
+        .filter(|p| !p.is_empty())
+        .map_or(paths::WORKSPACE, String::as_str);
+    paths::resolve(&root, raw)
+}
+
 /// A `Content-Disposition` file name: the characters `[A-Za-z0-9._-]` of `name`, or `fallback`.
 fn safe_file_name(name: &str, fallback: &str) -> String {
     let kept: String = name
