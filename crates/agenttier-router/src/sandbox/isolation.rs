@@ -20,7 +20,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
 use crate::errors::RouterError;
 
@@ -73,9 +73,9 @@ mount --bind "$1" /workspace
 mount -t tmpfs -o size=64k,mode=0700 agenttier-hidden "$2"
 echo "$3" > /proc/sys/kernel/hostname
 echo ready
-exec </dev/null >/dev/null 2>&1
+exec 3<&0 </dev/null >/dev/null 2>&1
 trap 'exit 0' TERM
-while :; do sleep 3600 & wait $!; done"#;
+cat <&3 >/dev/null & wait $!"#;
 
 /// Marker in the holder's command line, so a restarted router recognises leftovers.
 pub(crate) const HOLDER_MARKER: &str = "agenttier-sandbox";
@@ -173,7 +173,7 @@ impl Isolation {
             .arg(name)
             .env_clear()
             .env("PATH", host_path())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -197,9 +197,11 @@ impl Isolation {
                 err.trim().lines().last().unwrap_or("holder did not become ready")
             ));
         }
+        let lifeline = child.stdin.take().ok_or("no holder stdin")?;
         Ok(Some(Holder {
             child,
             pid,
+            _lifeline: lifeline,
             _stdout: stdout.into_inner(),
             _stderr: stderr,
         }))
@@ -210,6 +212,10 @@ impl Isolation {
 pub(crate) struct Holder {
     child: Child,
     pid: i32,
+    // The holder waits for end of input on this pipe: when the router goes away, however it goes
+    // (even `kill -9`), the pipe closes, the holder exits, and `--kill-child` ends every process of
+    // the sandbox, so no sandbox outlives its router.
+    _lifeline: ChildStdin,
     // Kept open so the holder never writes into a closed pipe.
     _stdout: ChildStdout,
     _stderr: ChildStderr,

@@ -379,3 +379,29 @@ fn kill_9_during_upload() {
     assert_eq!(s.http.get("/api/v1/sandboxes/up/files/workspace/big.bin").body, "new");
     s.stop();
 }
+
+#[test]
+fn sandboxes_end_with_a_killed_router() {
+    if let Err(why) = namespaces_available() {
+        println!("SKIPPED sandboxes_end_with_a_killed_router: namespaces unavailable ({why})");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().canonicalize().unwrap();
+    let key = mint_key(&data);
+    let s = serve(&data, free_port(), &key);
+    s.http.create_running("orphan");
+    let marker = "sleep 41.25";
+    assert_eq!(
+        s.http.exec("orphan", &format!("{marker} > /dev/null 2>&1 &"))["exitCode"],
+        0
+    );
+    assert!(!pids_with(marker).is_empty(), "the background process runs");
+    s.kill_9();
+    // No restart: the holder notices its router is gone and takes the whole sandbox with it.
+    assert_gone(marker, "a background process of a killed router's sandbox");
+    assert_gone(
+        &format!("{}", data.join("sandboxes").display()),
+        "a killed router's namespace holder",
+    );
+}
