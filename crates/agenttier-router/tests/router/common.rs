@@ -231,3 +231,60 @@ pub fn processes_matching(args: &[&str]) -> Vec<u32> {
     }
     found
 }
+
+/// The built `agenttier-router` binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_agenttier-router");
+
+/// Runs `agenttier-router keys <args> --data-dir <data>` and returns what it printed.
+pub fn keys(data: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .arg("keys")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "keys {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `agenttier-router serve` on `port` with `data` (key-protected) and waits until it
+/// answers `/healthz`. The caller owns the child: it kills and waits for it.
+#[allow(clippy::zombie_processes)]
+pub fn serve_binary(data: &std::path::Path, port: u16) -> std::process::Child {
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--start-delay", "50ms", "--log-level", "warn", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("AGENTTIER_DEV_AUTH")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let probe = Http::new(&format!("http://127.0.0.1:{port}"), None);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && probe.get("/healthz").status == 200) {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("router did not come up");
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    child
+}

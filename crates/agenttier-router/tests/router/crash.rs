@@ -3,16 +3,14 @@
 //! left behind (orphan or zombie), every phase consistent, and the interrupted work redoable.
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use super::common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_agenttier-router");
 
 /// A served router on a data dir, with one user key.
 struct Served {
@@ -21,41 +19,14 @@ struct Served {
 }
 
 fn mint_key(data: &Path) -> String {
-    let out = Command::new(BIN)
-        .args(["keys", "create", "--name", "crash"])
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    keys(data, &["create", "--name", "crash"]).trim().to_owned()
 }
 
-// Every child is killed and waited for by the test that started it.
-#[allow(clippy::zombie_processes)]
 fn serve(data: &Path, port: u16, key: &str) -> Served {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--start-delay", "50ms", "--log-level", "warn", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data)
-        .env_remove("AGENTTIER_DEV_AUTH")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let http = Http::new(&format!("http://127.0.0.1:{port}"), Some(key));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !(TcpStream::connect(("127.0.0.1", port)).is_ok() && http.get("/healthz").status == 200) {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("router did not come up");
-        }
-        std::thread::sleep(Duration::from_millis(30));
+    Served {
+        child: serve_binary(data, port),
+        http: Http::new(&format!("http://127.0.0.1:{port}"), Some(key)),
     }
-    Served { child, http }
 }
 
 impl Served {
@@ -84,10 +55,6 @@ impl Drop for Served {
 /// Runs a request that may die with the router (the helpers panic on transport errors).
 fn catch<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Pids whose command line contains `needle` (the test process excluded).

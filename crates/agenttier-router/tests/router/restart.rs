@@ -1,60 +1,12 @@
 //! Restarts: `kill -9` of a served binary loses nothing; a library router reopens its data dir.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use agenttier_router::{LocalRouter, RouterOptions};
 
 use super::common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_agenttier-router");
-
-fn keys(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("keys")
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "keys {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-// The child is returned to the caller, which waits for it.
-#[allow(clippy::zombie_processes)]
-fn serve(data: &Path, port: u16) -> Child {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--start-delay", "50ms", "--log-level", "warn", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data)
-        .env_remove("AGENTTIER_DEV_AUTH")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let probe = Http::new(&format!("http://127.0.0.1:{port}"), None);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && probe.get("/healthz").status == 200 {
-            return child;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("router did not come up");
-        }
-        std::thread::sleep(Duration::from_millis(30));
-    }
-}
 
 fn holders(data: &Path) -> usize {
     let dir = data.join("sandboxes").join("keep");
@@ -85,8 +37,8 @@ fn kill_9_and_restart_loses_nothing() {
     assert!(listing.contains("tester") && listing.contains("spare"), "{listing}");
     assert!(!listing.contains(&key), "secrets must never be listed");
 
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut first = serve(&data, port);
+    let port = free_port();
+    let mut first = serve_binary(&data, port);
     let http = Http::new(&format!("http://127.0.0.1:{port}"), Some(&key));
     http.create_running("keep");
     assert_eq!(http.exec("keep", "echo durable > data.txt")["exitCode"], 0);
@@ -101,7 +53,7 @@ fn kill_9_and_restart_loses_nothing() {
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
 
-    let mut second = serve(&data, port);
+    let mut second = serve_binary(&data, port);
     assert_eq!(http.get("/api/v1/user/me").json()["sub"], "tester");
     let msg = http.wait_phase("keep", "Running");
     assert_eq!(msg, "");
