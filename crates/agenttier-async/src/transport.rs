@@ -4,7 +4,7 @@ use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
-use agenttier_core::request::{Body, Request};
+use agenttier_core::request::Request;
 use agenttier_core::{ClientConfig, Error, Result, TimeoutKind};
 use futures_util::StreamExt;
 
@@ -394,8 +394,11 @@ impl Transport {
 
     async fn start(&self, req: &Request) -> std::result::Result<reqwest::Response, Failure> {
         let mut builder = self.request_builder(req)?;
-        if !matches!(req.body, Body::Empty) {
-            builder = builder.body(req.body_bytes().to_vec());
+        if req.has_body() {
+            // hyper sends no `Content-Length` for an empty body unless told to.
+            builder = builder
+                .header(reqwest::header::CONTENT_LENGTH, req.body_bytes().len())
+                .body(req.body_bytes().to_vec());
         }
         builder.send().await.map_err(reqwest_failure)
     }

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use agenttier_core::models::MAX_FILE_BYTES;
-use agenttier_core::request::{Body, Request};
+use agenttier_core::request::Request;
 use agenttier_core::{ClientConfig, Error, Result, TimeoutKind};
 use ureq::Agent;
 use ureq::config::Config;
@@ -339,9 +339,10 @@ impl Transport {
     fn start(&self, req: &Request) -> std::result::Result<http::Response<ureq::Body>, Failure> {
         let builder = self.request_builder(req)?;
         let invalid = |e: http::Error| Failure::Invalid(format!("invalid request: {e}"));
-        let result = match &req.body {
-            Body::Empty => self.run(builder.body(()).map_err(invalid)?, req),
-            _ => self.run(builder.body(req.body_bytes()).map_err(invalid)?, req),
+        let result = if req.has_body() {
+            self.run(builder.body(req.body_bytes()).map_err(invalid)?, req)
+        } else {
+            self.run(builder.body(()).map_err(invalid)?, req)
         };
         result.map_err(ureq_failure)
     }

@@ -220,6 +220,13 @@ impl Request {
         }
     }
 
+    /// Whether the request goes out with a body, an empty one included: a `POST`, `PUT` or
+    /// `PATCH` always announces one (`Content-Length: 0` when empty), as other HTTP clients do,
+    /// so no server waits for, or gives up on, a body it was not told the size of.
+    pub fn has_body(&self) -> bool {
+        !matches!(self.body, Body::Empty) || matches!(self.method, Method::POST | Method::PUT | Method::PATCH)
+    }
+
     /// The full URL under `base` (the Router root, without a trailing slash).
     ///
     /// ```
@@ -245,6 +252,15 @@ impl Request {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_announce_a_body_even_when_empty() {
+        assert!(Request::post("/sandboxes/s/stop").has_body());
+        assert!(Request::new(Method::PUT, "/x").has_body());
+        assert!(Request::new(Method::PATCH, "/x").has_body());
+        assert!(!Request::get("/sandboxes").has_body());
+        assert!(!Request::delete("/sandboxes/s").has_body());
+    }
 
     #[test]
     fn encodes_segments_and_queries() {

@@ -303,6 +303,21 @@ pub async fn requests_carry_credentials_and_agent(env: Env) {
     assert_eq!(body, serde_json::json!({"command":"echo hi","timeout":5}));
 }
 
+/// Body-less POSTs announce an empty body (`Content-Length: 0`) rather than an empty chunked one,
+/// whose end a server answering early may not wait for before closing the connection.
+#[maybe]
+pub async fn bodiless_posts_announce_an_empty_body(env: Env) {
+    let server = FakeServer::start(|_, _| Reply::json(200, r#"{"status":"stopping"}"#));
+    let client = env.client_for(server.url()).build().unwrap();
+    client.sandbox("s1").stop().await.unwrap();
+    client.sandbox("s1").resume().await.unwrap();
+    for seen in server.seen() {
+        assert_eq!(seen.header("content-length"), Some("0"), "{}", seen.request_line);
+        assert_eq!(seen.header("transfer-encoding"), None, "{}", seen.request_line);
+    }
+    assert_eq!(server.seen().len(), 2);
+}
+
 fn sse(events: &[(&str, &str)]) -> Vec<u8> {
     let mut out = Reply::sse_head();
     for (event, data) in events {

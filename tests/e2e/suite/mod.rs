@@ -92,6 +92,7 @@ macro_rules! for_each_case {
             faults::cut_connection_is_a_transport_error,
             faults::error_phase_ends_the_wait,
             faults::requests_carry_credentials_and_agent,
+            faults::bodiless_posts_announce_an_empty_body,
             faults::stream_cut_mid_event_is_a_stream_error,
             faults::silent_stream_hits_the_idle_timeout,
             faults::stream_error_statuses_keep_their_class,

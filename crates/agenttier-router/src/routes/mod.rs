@@ -81,30 +81,55 @@ pub(crate) fn router(state: AppState) -> Router {
 /// Bodies up to this size are read before routing.
 const SETTLE_LIMIT: usize = 256 * 1024;
 
-/// Reads a small request body (declared by `Content-Length`) before routing, so that an answer
-/// given without reading it (a failed authentication, an unknown sandbox, a wrong phase) never
-/// leaves unread bytes on a keep-alive connection, which hyper would then close under a client
-/// about to reuse it. Larger bodies (uploads, invokes) stream to handlers that drain what they
-/// refuse.
+/// Reads a small request body before routing, so that an answer given without reading it (a
+/// failed authentication, an unknown sandbox, a wrong phase) never leaves unread bytes on a
+/// keep-alive connection, which hyper would then close under a client about to reuse it.
+///
+/// A body declared small by `Content-Length` is read whole. A chunked body (ureq sends a
+/// body-less `POST` as an empty one) is read until it ends or passes the limit; a longer one
+/// goes on to its handler as what was read followed by the rest. Bodies declared larger (uploads,
+/// invokes) stream to handlers that drain what they refuse.
 async fn settle_small_body(req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if !declared.is_some_and(|n| n > 0 && n <= SETTLE_LIMIT) {
-        return next.run(req).await;
-    }
+    let chunked = req.headers().contains_key(axum::http::header::TRANSFER_ENCODING);
     let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, SETTLE_LIMIT).await {
-        Ok(bytes) => {
-            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-                .await
-        }
-        Err(_) => {
-            ApiError::bad_request("invalid request body: the body ended before its Content-Length").into_response()
+    let body = match declared {
+        Some(n) if n > 0 && n <= SETTLE_LIMIT => axum::body::to_bytes(body, SETTLE_LIMIT)
+            .await
+            .map(axum::body::Body::from)
+            .map_err(|_| "the body ended before its Content-Length"),
+        None if chunked => settle_chunked(body).await,
+        _ => Ok(body),
+    };
+    match body {
+        Ok(body) => next.run(Request::from_parts(parts, body)).await,
+        Err(why) => ApiError::bad_request(format!("invalid request body: {why}")).into_response(),
+    }
+}
+
+/// Reads a chunked body until it ends or [`SETTLE_LIMIT`] is passed, and gives back an
+/// equivalent body.
+async fn settle_chunked(body: axum::body::Body) -> Result<axum::body::Body, &'static str> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read: Vec<bytes::Bytes> = Vec::new();
+    let mut size = 0;
+    while size <= SETTLE_LIMIT {
+        match stream.next().await {
+            Some(Ok(chunk)) => {
+                size += chunk.len();
+                read.push(chunk);
+            }
+            Some(Err(_)) => return Err("the chunked body was cut short"),
+            None => return Ok(axum::body::Body::from(read.concat())),
         }
     }
+    let head = futures_util::stream::iter(read.into_iter().map(Ok::<_, axum::Error>));
+    Ok(axum::body::Body::from_stream(head.chain(stream)))
 }
 
 /// Backups, sharing, webhooks, governance, audit, analytics, admin, user keys and preferences,

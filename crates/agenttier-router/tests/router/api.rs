@@ -152,3 +152,57 @@ fn refuses_non_loopback_listen_without_allow_remote() {
     .unwrap_err();
     assert!(err.to_string().contains("allow-remote"), "{err}");
 }
+
+/// Sends `head` and then, after a pause, `body` on `sock`, and reads one response (its status).
+fn answer_after_late_body(sock: &mut std::net::TcpStream, head: &str, body: &str) -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    sock.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    sock.write_all(body.as_bytes()).unwrap();
+    let mut reader = BufReader::new(sock.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status = line.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).unwrap();
+        if header == "\r\n" || header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut rest = vec![0; length];
+    reader.read_exact(&mut rest).unwrap();
+    status
+}
+
+/// A chunked body whose end arrives after the router could answer (ureq sends a body-less POST as
+/// an empty chunked body) is read before routing, so the connection stays usable: hyper would
+/// otherwise close it under a client about to send its next request.
+#[test]
+fn late_chunked_bodies_keep_the_connection_alive() {
+    let (_r, http) = start();
+    http.create_running("ka");
+    let addr = http.base.trim_start_matches("http://");
+    let key = http.key.as_deref().unwrap();
+    let mut sock = std::net::TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let head = |path: &str| {
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-API-Key: {key}\r\nTransfer-Encoding: chunked\r\n\r\n")
+    };
+    // Refused before any handler reads a body: a wrong phase, an unknown sandbox, no credentials.
+    let cases = [
+        (head("/api/v1/sandboxes/ka/resume"), "0\r\n\r\n", 409),
+        (head("/api/v1/sandboxes/nope/stop"), "5\r\nhello\r\n0\r\n\r\n", 404),
+        (head("/api/v1/sandboxes/ka/stop"), "0\r\n\r\n", 200),
+        (head("/api/v1/sandboxes/ka/stop"), "0\r\n\r\n", 409),
+    ];
+    for (head, body, status) in cases {
+        assert_eq!(answer_after_late_body(&mut sock, &head, body), status, "{head}");
+    }
+}
