@@ -12,9 +12,17 @@ fn cpu() -> (Duration, Duration) {
     (tv(usage.user_time()), tv(usage.system_time()))
 }
 
-/// Peak resident memory of this process, in KiB.
+/// Peak resident memory of this process, in KiB: `VmHWM`, the high-water mark of its own address
+/// space. Not `getrusage`'s `ru_maxrss`, which Linux carries across `execve`: a child spawned by
+/// the benchmark (vfork + exec) would report the parent's peak, router included.
 fn max_rss_kib() -> i64 {
-    getrusage(UsageWho::RUSAGE_SELF).map(|u| u.max_rss()).unwrap_or(0)
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or_else(|| getrusage(UsageWho::RUSAGE_SELF).map(|u| u.max_rss()).unwrap_or(0))
 }
 
 /// Runs `work` and returns the figures a client child prints: `{wall_s, user_s, sys_s, ops, max_rss_kib}`.

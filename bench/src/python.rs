@@ -18,10 +18,21 @@ def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime, r.ru_stime
 
+def peak_rss_kib():
+    # VmHWM: this process's own peak (ru_maxrss would carry the spawning parent's across exec).
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
 def report(wall, u0, s0):
     u1, s1 = cpu()
     print(json.dumps({"wall_s": wall, "user_s": u1 - u0, "sys_s": s1 - s0, "ops": ops,
-                      "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                      "max_rss_kib": peak_rss_kib()}))
 
 def measure(fn):
     u0, s0 = cpu(); t0 = time.perf_counter(); fn(); report(time.perf_counter() - t0, u0, s0)
