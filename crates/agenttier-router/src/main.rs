@@ -59,6 +59,9 @@ struct ServeArgs {
     /// Time a sandbox stays Creating before Running (Go duration).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     start_delay: Duration,
+    /// Browser origins allowed to call the API (CORS), comma-separated, exact match.
+    #[arg(long, env = "AGENTTIER_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    cors_allowed_origins: Vec<String>,
     /// Log level (error, warn, info, debug, trace) or a tracing filter.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -157,6 +160,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         isolation: args.isolation,
         start_delay: args.start_delay,
         mint_admin_key: false,
+        cors_allowed_origins: args.cors_allowed_origins,
         ..RouterOptions::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -48,6 +48,8 @@ pub struct RouterOptions {
     pub install_timeout: Duration,
     /// Silence after which an invoke stream carries a `: keepalive` comment (default 15 s).
     pub invoke_keepalive: Duration,
+    /// Browser origins allowed to call the API (CORS, exact match); none by default.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for RouterOptions {
@@ -64,6 +66,7 @@ impl Default for RouterOptions {
             mint_admin_key: true,
             install_timeout: Duration::from_secs(15 * 60),
             invoke_keepalive: Duration::from_secs(15),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

@@ -30,6 +30,7 @@ pub struct Server {
     admin_key: Option<String>,
     data_dir: PathBuf,
     state: AppState,
+    cors_origins: crate::routes::CorsOrigins,
     store: Arc<Store>,
     _temp: Option<tempfile::TempDir>,
 }
@@ -113,6 +114,7 @@ impl Server {
             admin_key,
             data_dir,
             state,
+            cors_origins: opts.cors_allowed_origins.clone().into(),
             store,
             _temp: temp,
         })
@@ -167,7 +169,7 @@ impl Server {
         let listener = self.listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let app = crate::routes::router(self.state.clone());
+        let app = crate::routes::router(self.state.clone(), self.cors_origins.clone());
         let server = axum::serve(listener, app)
             .with_graceful_shutdown(graceful)
             .into_future();

@@ -9,12 +9,16 @@ mod cluster;
 mod hooks;
 mod manage;
 mod meta;
+mod mux;
 pub(crate) mod ports;
 pub(crate) mod sandboxes;
 pub(crate) mod sharing;
 
+pub(crate) use mux::CorsOrigins;
+
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Path, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +28,7 @@ use crate::errors::{ApiError, go_http_error};
 use crate::state::AppState;
 
 /// Builds the application.
-pub(crate) fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState, cors_origins: CorsOrigins) -> Router {
     let api = Router::new()
         .route("/api/v1/user/me", get(meta::user_me))
         .route("/api/v1/templates", get(meta::list_templates))
@@ -32,10 +36,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/sandboxes", get(sandboxes::list).post(sandboxes::create))
         .route(
             "/api/v1/sandboxes/{id}",
-            get(sandboxes::get_one).delete(sandboxes::delete).patch(manage::patch),
+            get(sandboxes::get_one)
+                .delete(sandboxes::delete)
+                .patch(manage::patch)
+                .post(bulk),
         )
-        .route("/api/v1/sandboxes/bulk", post(manage::bulk_create))
-        .route("/api/v1/sandboxes/bulk-action", post(manage::bulk_action))
         .route("/api/v1/sandboxes/{id}/clone", post(manage::clone))
         .route("/api/v1/sandboxes/{id}/stop", post(sandboxes::stop))
         .route("/api/v1/sandboxes/{id}/resume", post(sandboxes::resume))
@@ -74,7 +79,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(settle_small_body))
+        .layer(middleware::from_fn_with_state(cors_origins, mux::cors))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn(mux::clean_path))
         .with_state(state)
 }
 
@@ -191,6 +198,17 @@ async fn fallback(uri: Uri) -> Response {
         go_http_error(StatusCode::NOT_FOUND, "404 page not found")
     } else {
         StatusCode::METHOD_NOT_ALLOWED.into_response()
+    }
+}
+
+/// `POST /sandboxes/bulk` and `/sandboxes/bulk-action`. They share the `{id}` route so that their
+/// other methods reach `/sandboxes/{id}` (a sandbox may be named `bulk`), as with the Router's
+/// route order.
+async fn bulk(State(st): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    match id.as_str() {
+        "bulk" => Handler::call(manage::bulk_create, req, st).await,
+        "bulk-action" => Handler::call(manage::bulk_action, req, st).await,
+        _ => method_not_allowed().await,
     }
 }
 

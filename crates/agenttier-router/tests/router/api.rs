@@ -141,6 +141,69 @@ fn mux_quirks() {
     assert_eq!(r.status, 405);
     let r = http.send("POST", "/healthz", None, &[]);
     assert_eq!(r.status, 405);
+    // The other methods of the bulk paths reach `/sandboxes/{id}`, as with mux's route order.
+    let r = http.get("/api/v1/sandboxes/bulk");
+    assert_eq!((r.status, r.error().as_str()), (404, "sandbox bulk not found"));
+    let r = http.send("DELETE", "/api/v1/sandboxes/bulk-action", None, &[]);
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn non_canonical_paths_redirect_before_anything_else() {
+    let (_r, http) = start();
+    let http = http.without_redirects();
+    let anon = Http::new(&http.base, None).without_redirects();
+    for (path, location) in [
+        ("/api/v1//sandboxes", "/api/v1/sandboxes"),
+        (
+            "/api/v1/sandboxes/x/files//workspace/a%20b?x=1",
+            "/api/v1/sandboxes/x/files/workspace/a%20b?x=1",
+        ),
+        ("/api/v1/sandboxes/x/./files/", "/api/v1/sandboxes/x/files/"),
+        (
+            "/api/v1/sandboxes/x/files/workspace/%2E%2E/etc",
+            "/api/v1/sandboxes/x/files/etc",
+        ),
+        ("/healthz/..", "/"),
+    ] {
+        for caller in [&http, &anon] {
+            let r = caller.get(path);
+            assert_eq!((r.status, r.header("location")), (301, Some(location)), "{path}");
+            assert_eq!(r.header("x-request-id"), None, "mux replies carry no request id");
+            assert_eq!(r.body, "");
+        }
+    }
+    assert_eq!(http.get("/api/v1/sandboxes").status, 200);
+}
+
+#[test]
+fn options_and_cors() {
+    let (_r, http) = start_with(RouterOptions {
+        cors_allowed_origins: vec!["http://localhost:3000".into()],
+        ..fast_opts()
+    });
+    let anon = Http::new(&http.base, None);
+    let r = anon.send("OPTIONS", "/api/v1/sandboxes", None, &[]);
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (204, None));
+    let r = anon.send("OPTIONS", "/anything", None, &[("Origin", "https://evil.example")]);
+    assert_eq!((r.status, r.body.as_str()), (403, ""));
+    let allowed = [("Origin", "http://localhost:3000")];
+    let r = anon.send("OPTIONS", "/api/v1/sandboxes/x", None, &allowed);
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:3000"));
+    assert_eq!(r.header("vary"), Some("Origin"));
+    assert!(r.header("access-control-allow-methods").unwrap().contains("PATCH"));
+    assert_eq!(r.header("access-control-max-age"), Some("86400"));
+    let r = http.send("GET", "/api/v1/sandboxes", None, &allowed);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("http://localhost:3000"));
+    assert_eq!(r.header("access-control-expose-headers"), Some("X-Request-ID"));
+    let r = http.send("GET", "/api/v1/sandboxes", None, &[("Origin", "https://evil.example")]);
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (200, None));
+    // Without allowed origins (the default) any `Origin` is refused on OPTIONS.
+    let (_plain, plain) = start();
+    let r = Http::new(&plain.base, None).send("OPTIONS", "/", None, &allowed);
+    assert_eq!(r.status, 403);
 }
 
 #[test]

