@@ -102,6 +102,7 @@ mod gotime;
 mod governance;
 pub mod keys;
 mod local;
+mod metrics;
 mod options;
 mod respond;
 mod routes;

@@ -100,6 +100,7 @@ impl Server {
             events,
             webhooks,
             store: store.clone(),
+            metrics: Arc::default(),
         };
         tracing::info!(
             url = %format!("http://{addr}"),

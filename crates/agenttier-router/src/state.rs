@@ -30,4 +30,6 @@ pub(crate) struct AppState {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The state database, for the routes that keep small records of their own.
     pub store: Arc<crate::store::Store>,
+    /// Agent-mode counters for `GET /metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -2,7 +2,7 @@
 //! `GET /api/v1/sandboxes/{id}/configure/install-log` (§9.3).
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Extension;
 use axum::body::{Body, Bytes};
@@ -20,6 +20,7 @@ use super::workspace::{self, PathError};
 use super::{AgentConfigure, EXTRA_KEY, command_line, require_agent_mode, require_running, sse};
 use crate::auth::Identity;
 use crate::errors::ApiError;
+use crate::metrics::Call;
 use crate::respond::go_json;
 use crate::state::AppState;
 use crate::validate::decode_body;
@@ -260,35 +261,42 @@ pub(crate) async fn configure(
             AgentConfigure::of(e).map(|c| c.install_command_hash),
         ))
     })?;
+    // From here on the call is counted in the metrics; a refusal is a `bad_request`.
+    let started = Instant::now();
+    let refused = |e: ApiError| {
+        st.metrics
+            .record(Call::Configure, &template, "bad_request", started.elapsed());
+        e
+    };
     let body = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
-        ApiError::Json(
+        refused(ApiError::Json(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body exceeds {BODY_LIMIT} bytes"),
-        )
+        ))
     })?;
-    let req: ConfigureRequest = decode_body(&body)?;
+    let req: ConfigureRequest = decode_body(&body).map_err(refused)?;
     drop(body);
-    let targets = validate(&req)?;
+    let targets = validate(&req).map_err(refused)?;
     let files = req.files.unwrap_or_default();
-    limits(&files)?;
+    limits(&files).map_err(refused)?;
     let policy = st.governance.snapshot().effective(&namespace);
     if !policy.allowed_templates.is_empty() && !policy.allowed_templates.contains(&template) {
-        return Err(ApiError::Json(
+        return Err(refused(ApiError::Json(
             StatusCode::FORBIDDEN,
             format!(
                 "template {} is not in the AllowedTemplates list ({})",
                 super::go_quote(&template),
                 policy.allowed_templates.join(", ")
             ),
-        ));
+        )));
     }
     let root = st.sandboxes.workspace_dir(&id);
     for (i, t) in targets.iter().enumerate() {
         if let Err(PathError::Escapes) = workspace::check(&root, &t.parts) {
-            return Err(ApiError::bad_request(format!(
+            return Err(refused(ApiError::bad_request(format!(
                 "files[{i}].path {} leads outside /workspace through a symbolic link",
                 super::go_quote(&t.cleaned)
-            )));
+            ))));
         }
     }
     let install = req.install_command.unwrap_or_default();
@@ -311,6 +319,8 @@ pub(crate) async fn configure(
         skipped,
         max_concurrent,
         timeout_secs,
+        template,
+        started,
     };
     tokio::spawn(job.run(Out::new(tx)));
     Ok(sse::response(rx))
@@ -329,31 +339,41 @@ struct Job {
     skipped: bool,
     max_concurrent: i64,
     timeout_secs: u64,
+    template: String,
+    started: Instant,
 }
 
 impl Job {
     async fn run(self, out: Out) {
+        let outcome = self.stream(&out).await;
+        self.st
+            .metrics
+            .record(Call::Configure, &self.template, outcome, self.started.elapsed());
+    }
+
+    /// Writes the files, runs the install and stores the result; the outcome for the metrics.
+    async fn stream(&self, out: &Out) -> &'static str {
         if !self.skipped {
-            if let Err(msg) = self.write_files(&out).await {
+            if let Err(msg) = self.write_files(out).await {
                 if let Some(msg) = msg {
                     out.send(error_event("files", &msg)).await;
                 }
-                return;
+                return "files_failed";
             }
         }
         let mut exit_code = 0;
         let mut install_log = String::new();
         if !self.skipped && !self.install.is_empty() {
-            match self.run_install(&out).await {
+            match self.run_install(out).await {
                 Ok((code, log)) => {
                     exit_code = code;
                     install_log = log;
                 }
                 Err(Some(msg)) => {
                     out.send(error_event("install", &msg)).await;
-                    return;
+                    return "install_failed";
                 }
-                Err(None) => return, // client gone; the install was killed
+                Err(None) => return "install_failed", // client gone; the install was killed
             }
         }
         let at = now_rfc3339();
@@ -386,6 +406,11 @@ impl Job {
             skipped: self.skipped,
         };
         out.send(sse::event("result", &result)).await;
+        if exit_code == 0 || self.skipped {
+            "ok"
+        } else {
+            "install_nonzero"
+        }
     }
 
     /// `Err(Some(message))` for an `error` event, `Err(None)` when the client is gone.

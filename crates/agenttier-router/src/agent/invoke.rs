@@ -17,6 +17,7 @@ use super::run::{self, Ended, Out, Watch};
 use super::{AgentConfigure, InFlight, command_line, require_agent_mode, require_running, sse};
 use crate::auth::Identity;
 use crate::errors::ApiError;
+use crate::metrics::Call;
 use crate::respond::go_json;
 use crate::state::AppState;
 
@@ -97,54 +98,84 @@ pub(crate) async fn invoke(
     body: Body,
 ) -> Result<Response, ApiError> {
     // Check order of §9.4: 404 → 400 mode → 409 phase → 424 entrypoint → 429 → 413.
-    let (conf, slot) = match preconditions(&st, &who, &id) {
-        Ok(ok) => ok,
+    let call = match preconditions(&st, &who, &id) {
+        Ok(call) => call,
         Err(resp) => {
             super::drain(body).await;
             return Ok(*resp);
+        }
+    };
+    let slot = match st.agents.acquire(&id, call.conf.max_concurrent_invokes) {
+        Ok(slot) => slot,
+        Err(inflight) => {
+            super::drain(body).await;
+            st.metrics.throttled();
+            call.record(&st, "throttled");
+            return Ok(throttled(&id, inflight, call.conf.max_concurrent_invokes));
         }
     };
     let content_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let body = read_body(body, content_length).await?;
-    run_invoke(st, who, id, q, conf, slot, body)
+    let body = match read_body(body, content_length).await {
+        Ok(body) => body,
+        Err(e) => {
+            call.record(&st, "body_too_large");
+            return Err(e);
+        }
+    };
+    run_invoke(st, who, id, q, call, slot, body)
 }
 
-/// Everything checked before the body is read; an error reply otherwise.
-fn preconditions(st: &AppState, who: &Identity, id: &str) -> Result<(AgentConfigure, super::Slot), Box<Response>> {
-    let conf = st.sandboxes.view(id, who, |e| {
+/// An invoke that passed the checks on its sandbox: what it runs, and what its metrics need.
+struct Accepted {
+    conf: AgentConfigure,
+    template: String,
+    started: Instant,
+}
+
+impl Accepted {
+    fn record(&self, st: &AppState, outcome: &'static str) {
+        st.metrics
+            .record(Call::Invoke, &self.template, outcome, self.started.elapsed());
+    }
+}
+
+/// Everything checked before the concurrency cap and the body; an error reply otherwise.
+fn preconditions(st: &AppState, who: &Identity, id: &str) -> Result<Accepted, Box<Response>> {
+    let checked = st.sandboxes.view(id, who, |e| {
         require_agent_mode(e, "/invoke is only valid for mode: agent")?;
         require_running(e, "must be Running to invoke")?;
         match AgentConfigure::of(e).filter(|c| !c.entrypoint.is_empty()) {
-            Some(c) => Ok(c),
+            Some(conf) => Ok(Accepted {
+                conf,
+                template: e.rec.template.clone(),
+                started: Instant::now(),
+            }),
             None => Err(ApiError::Json(
                 StatusCode::FAILED_DEPENDENCY,
                 format!("sandbox {id} has no entrypoint — call POST /configure first to set one"),
             )),
         }
     });
-    let conf = conf.map_err(|e| Box::new(e.into_response()))?;
-    let limit = conf.max_concurrent_invokes;
-    let slot = match st.agents.acquire(id, limit) {
-        Ok(slot) => slot,
-        Err(inflight) => {
-            let mut resp = go_json(
-                StatusCode::TOO_MANY_REQUESTS,
-                &Concurrency {
-                    error: "concurrency_exceeded",
-                    inflight,
-                    limit,
-                    message: format!("sandbox {id} already has {inflight} concurrent invokes (max {limit})"),
-                },
-            );
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return Err(Box::new(resp));
-        }
-    };
-    Ok((conf, slot))
+    checked.map_err(|e| Box::new(e.into_response()))
+}
+
+/// `429` with `Retry-After: 5`: the sandbox already runs as many invokes as it may.
+fn throttled(id: &str, inflight: i64, limit: i64) -> Response {
+    let mut resp = go_json(
+        StatusCode::TOO_MANY_REQUESTS,
+        &Concurrency {
+            error: "concurrency_exceeded",
+            inflight,
+            limit,
+            message: format!("sandbox {id} already has {inflight} concurrent invokes (max {limit})"),
+        },
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    resp
 }
 
 fn run_invoke(
@@ -152,12 +183,12 @@ fn run_invoke(
     who: Identity,
     id: String,
     q: InvokeQuery,
-    conf: AgentConfigure,
+    call: Accepted,
     slot: super::Slot,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let timeout = invoke_timeout(conf.default_invoke_timeout_seconds, q.timeout.as_deref());
-    let mut argv = conf.entrypoint;
+    let timeout = invoke_timeout(call.conf.default_invoke_timeout_seconds, q.timeout.as_deref());
+    let mut argv = call.conf.entrypoint.clone();
     let prompt = q.prompt.filter(|p| !p.is_empty());
     if let Some(p) = &prompt {
         argv.push(format!("--prompt={p}"));
@@ -167,14 +198,15 @@ fn run_invoke(
     } else {
         body
     };
-    let started = Instant::now();
+    let started = call.started;
     let started_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let mut spawned = st
+    let spawned = st
         .sandboxes
-        .spawn_shell_with(&id, &who, &command_line(&argv), std::process::Stdio::piped())?;
+        .spawn_shell_with(&id, &who, &command_line(&argv), std::process::Stdio::piped());
+    let mut spawned = spawned.inspect_err(|_| call.record(&st, "error"))?;
     let pgid = spawned.pgid;
     if let Some(mut pipe) = spawned.child.stdin.take() {
         tokio::spawn(async move {
@@ -241,6 +273,7 @@ fn run_invoke(
             Ended::Canceled | Ended::Disconnected => (-1, "canceled"),
             Ended::Failed => (-1, "error"),
         };
+        call.record(&st, reason);
         let duration_ms = started.elapsed().as_millis() as i64;
         let outcome = if reason == "timeout" || reason == "error" || exit_code != 0 {
             "AgentInvokeFailed"

@@ -1,4 +1,4 @@
-//! Health, readiness, the current user (§8.1) and templates (§7).
+//! Health, readiness, metrics (§11.4), the current user (§8.1) and templates (§7).
 
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -17,6 +17,19 @@ pub(super) async fn healthz() -> &'static str {
 
 pub(super) async fn readyz() -> &'static str {
     "ok"
+}
+
+/// Prometheus exposition, unauthenticated as on the Router.
+pub(super) async fn metrics(State(st): State<AppState>) -> Response {
+    let text = st.metrics.render(&st.sandboxes.phase_counts());
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 #[derive(Serialize)]

@@ -75,6 +75,7 @@ pub(crate) fn router(state: AppState, cors_origins: CorsOrigins) -> Router {
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
+        .route("/metrics", get(meta::metrics))
         .merge(api)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

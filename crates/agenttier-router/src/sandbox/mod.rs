@@ -241,6 +241,19 @@ impl Sandboxes {
         }
     }
 
+    /// How many sandboxes are in each phase (`Pending` before the first one).
+    pub(crate) fn phase_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for e in self.read().values() {
+            let phase = match e.rec.phase.as_str() {
+                "" => "Pending",
+                p => p,
+            };
+            *counts.entry(phase).or_default() += 1;
+        }
+        counts
+    }
+
     /// Runs `f` over the sandboxes visible to `who`, in name order.
     pub(crate) fn list<R>(&self, who: &Identity, f: impl FnOnce(&mut dyn Iterator<Item = &Entry>) -> R) -> R {
         let map = self.read();

@@ -483,6 +483,29 @@ fn invoke_preconditions_in_order() {
             "sandbox is in phase \"Stopped\" — must be Running to invoke".into()
         )
     );
+
+    // What `/metrics` (unauthenticated) counted: calls past the sandbox checks, by outcome.
+    let metrics = Http::new(&http.base, None).get("/metrics");
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    for line in [
+        r#"agenttier_invoke_requests_total{template="agent-python",outcome="body_too_large"} 1"#,
+        r#"agenttier_invoke_requests_total{template="agent-python",outcome="canceled"} 1"#,
+        r#"agenttier_invoke_requests_total{template="agent-python",outcome="completed"} 1"#,
+        r#"agenttier_invoke_requests_total{template="agent-python",outcome="throttled"} 1"#,
+        r#"agenttier_invoke_duration_seconds_count{template="agent-python",outcome="completed"} 1"#,
+        "agenttier_invoke_throttled_total 1",
+        r#"agenttier_configure_requests_total{template="agent-python",outcome="ok"} 2"#,
+        r#"agenttier_sandboxes{phase="Running"} 1"#,
+        r#"agenttier_sandboxes{phase="Stopped"} 1"#,
+    ] {
+        assert!(metrics.body.lines().any(|l| l == line), "{line} in\n{}", metrics.body);
+    }
 }
 
 /// POSTs `len` bytes with a raw socket; returns status and body. Write errors are ignored: the
