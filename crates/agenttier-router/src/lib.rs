@@ -33,7 +33,7 @@
 //!   admins (a local extension). Bearer tokens get `401 invalid_token` (no OIDC). A user sees and
 //!   touches only their own sandboxes (others' answer 404); admins see all.
 //! * **Sandboxes.** Each has a directory `<data-dir>/sandboxes/<name>`. As root on Linux (with
-//!   util-linux `unshare`/`nsenter`), commands run in fresh mount, PID, UTS and IPC namespaces
+//!   util-linux `unshare`), commands run in fresh mount, PID, UTS and IPC namespaces
 //!   with that directory at `/workspace`, the hostname set to the sandbox name, and the router's
 //!   data directory hidden. Elsewhere, or with `--isolation none`, a command is a plain
 //!   `/bin/sh -c` in the sandbox directory (`$WORKSPACE` and `$HOME` point at it, `/workspace`

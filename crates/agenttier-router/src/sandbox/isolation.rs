@@ -1,11 +1,11 @@
 //! How sandbox processes are started: in their own Linux namespaces, or as plain processes.
 //!
-//! With namespaces (root on Linux, util-linux `unshare` and `nsenter` present), each Running
+//! With namespaces (root on Linux, util-linux `unshare` present), each Running
 //! sandbox has one long-lived *holder*: `unshare --mount --pid --uts --ipc --fork --kill-child
 //! --mount-proc` running a tiny `/bin/sh` init that bind-mounts the sandbox directory at
 //! `/workspace`, hides the router's data directory behind an empty tmpfs (so a sandbox cannot read
 //! another's files or the key database), sets the hostname to the sandbox name and then waits,
-//! reaping orphans. Commands join it with `nsenter`. Killing the holder's `unshare` kills its init
+//! reaping orphans. Commands join its namespaces ([`super::enter`]). Killing the holder's `unshare` kills its init
 //! (`--kill-child`), and the kernel then kills every process of that PID namespace: stop really
 //! ends everything.
 //!
@@ -17,11 +17,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
+use super::enter::Namespaces;
 use crate::errors::RouterError;
 
 /// How sandboxes are isolated, as asked for on the command line.
@@ -102,7 +104,6 @@ fn probe_namespaces() -> Result<(), String> {
         return Err("the router is not running as root".into());
     }
     let unshare = find_tool("unshare").ok_or("util-linux `unshare` not found on PATH")?;
-    find_tool("nsenter").ok_or("util-linux `nsenter` not found on PATH")?;
     let status = std::process::Command::new(unshare)
         .args(["--mount", "--pid", "--uts", "--ipc", "--fork", "--mount-proc", "true"])
         .stdin(Stdio::null())
@@ -198,9 +199,17 @@ impl Isolation {
             ));
         }
         let lifeline = child.stdin.take().ok_or("no holder stdin")?;
+        let namespaces = match Namespaces::of(pid) {
+            Ok(ns) => ns,
+            Err(e) => {
+                let _ = child.start_kill();
+                return Err(format!("cannot open the sandbox namespaces: {e}"));
+            }
+        };
         Ok(Some(Holder {
             child,
             pid,
+            namespaces,
             _lifeline: lifeline,
             _stdout: stdout.into_inner(),
             _stderr: stderr,
@@ -212,6 +221,7 @@ impl Isolation {
 pub(crate) struct Holder {
     child: Child,
     pid: i32,
+    namespaces: Arc<Namespaces>,
     // The holder waits for end of input on this pipe: when the router goes away, however it goes
     // (even `kill -9`), the pipe closes, the holder exits, and `--kill-child` ends every process of
     // the sandbox, so no sandbox outlives its router.
@@ -239,52 +249,32 @@ impl Drop for Holder {
     }
 }
 
-/// Builds the `/bin/sh -c <command>` invocation for a sandbox, in its own process group.
+/// Builds the `/bin/sh -c <command>` invocation for a sandbox, in its own process group; start it
+/// with [`spawn`].
 pub(crate) fn shell_command(holder: Option<&Holder>, dir: &Path, sandbox: &str, command: &str) -> Command {
-    let mut cmd = match holder {
-        Some(h) => {
-            let ns = |kind: &str| {
-                format!(
-                    "--{kind}=/proc/{}/ns/{}",
-                    h.pid,
-                    if kind == "pid" {
-                        "pid_for_children"
-                    } else if kind == "mount" {
-                        "mnt"
-                    } else {
-                        kind
-                    }
-                )
-            };
-            let mut c = Command::new(find_tool("nsenter").unwrap_or_else(|| "nsenter".into()));
-            c.arg(ns("mount"))
-                .arg(ns("uts"))
-                .arg(ns("ipc"))
-                .arg(ns("pid"))
-                // The working directory is opened inside the sandbox's mount namespace, which
-                // saves the extra shell a `cd` would need (util-linux 2.38+).
-                .args(["--wdns=/workspace", "--", "/bin/sh", "-c"])
-                .arg(command)
-                .env("WORKSPACE", "/workspace")
-                .env("HOME", "/workspace");
-            c
-        }
-        None => {
-            let mut c = Command::new("/bin/sh");
-            c.arg("-c")
-                .arg(command)
-                .current_dir(dir)
-                .env("WORKSPACE", dir)
-                .env("HOME", dir);
-            c
-        }
-    };
+    let workspace = if holder.is_some() { Path::new("/workspace") } else { dir };
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(command)
+        .env("WORKSPACE", workspace)
+        .env("HOME", workspace);
+    if holder.is_none() {
+        cmd.current_dir(dir);
+    }
     cmd.env_clear_keep(sandbox);
     cmd.process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
+}
+
+/// Starts a command built by [`shell_command`]: inside the holder's namespaces when there is one.
+pub(crate) fn spawn(mut cmd: Command, holder: Option<&Holder>) -> std::io::Result<Child> {
+    match holder {
+        Some(h) => h.namespaces.spawn(cmd),
+        None => cmd.spawn(),
+    }
 }
 
 trait EnvReset {

@@ -11,6 +11,7 @@
 //! Each transition bumps a generation counter, so a start that races a stop or delete never
 //! resurrects the sandbox.
 
+mod enter;
 pub(crate) mod isolation;
 pub(crate) mod record;
 
@@ -500,8 +501,7 @@ impl Sandboxes {
         let dir = self.workspace_dir(id);
         let mut cmd = shell_command(e.holder.as_ref(), &dir, id, command);
         cmd.stdin(stdin);
-        let child = cmd
-            .spawn()
+        let child = isolation::spawn(cmd, e.holder.as_ref())
             .map_err(|err| ApiError::internal(format!("exec failed: {err}")))?;
         let pgid = child.id().map(|p| p as i32).unwrap_or(0);
         e.pgids.insert(pgid);

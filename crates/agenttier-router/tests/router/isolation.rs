@@ -38,10 +38,17 @@ fn namespaces_isolate_sandboxes() {
     let j = http.exec("iso-a", "ls /proc | grep -c '^[0-9]'");
     let n: u32 = j["stdout"].as_str().unwrap().trim().parse().unwrap();
     assert!(n < 10, "{n} processes visible");
-    // Own IPC and UTS namespaces differ from the host's.
-    let host_ipc = std::fs::read_link("/proc/self/ns/ipc").unwrap();
-    let j = http.exec("iso-a", "readlink /proc/self/ns/ipc");
-    assert_ne!(j["stdout"].as_str().unwrap().trim(), host_ipc.to_str().unwrap());
+    // Own PID, IPC and UTS namespaces, differing from the host's: the command itself is inside.
+    for ns in ["pid", "ipc", "uts", "mnt"] {
+        let host = std::fs::read_link(format!("/proc/self/ns/{ns}")).unwrap();
+        let j = http.exec("iso-a", &format!("readlink /proc/self/ns/{ns}"));
+        assert_ne!(j["stdout"].as_str().unwrap().trim(), host.to_str().unwrap(), "{ns}");
+    }
+    let j = http.exec("iso-a", "echo $$");
+    let pid: u32 = j["stdout"].as_str().unwrap().trim().parse().unwrap();
+    assert!(pid < 100, "the shell is pid {pid} of the sandbox's namespace");
+    // The command's own exit status comes back through the namespace join.
+    assert_eq!(http.exec("iso-a", "exit 7")["exitCode"], 7);
 }
 
 #[test]
