@@ -1,81 +1,70 @@
 //! Starting a command inside a sandbox's namespaces without `nsenter`, which saves loading a
-//! program per command (measured: 2.8-3.1 ms → 2.1-2.5 ms per exec through the router).
+//! program per command.
 //!
-//! The spawning thread points its *children's* PID namespace at the sandbox's for the length of
-//! one spawn (a per-thread setting that a multi-threaded process may change), so the command
-//! starts inside it without the extra fork `nsenter` needs; the forked child joins the mount, UTS
-//! and IPC namespaces itself before it execs (a multi-threaded process may not join a mount
-//! namespace) and moves to `/workspace`.
+//! One thread, the *spawner*, starts every namespaced command. It gave up sharing its working
+//! directory with the rest of the router (`unshare(CLONE_FS)`), which lets it join a mount
+//! namespace although the router has many threads. For each command it joins the sandbox's
+//! mount, UTS and IPC namespaces and points its children's PID namespace at the sandbox's,
+//! spawns (a plain `posix_spawn`: no fork of the router, no extra process), and returns to the
+//! router's own namespaces.
 
 use std::io;
 use std::sync::Arc;
+#[cfg(target_os = "linux")]
+use std::sync::OnceLock;
+#[cfg(target_os = "linux")]
+use std::sync::mpsc::{Sender, SyncSender, channel, sync_channel};
 
 use tokio::process::{Child, Command};
 
-/// The namespaces of a sandbox's holder, opened once when it starts (close-on-exec, so no
-/// sandbox process inherits them).
+/// The namespaces of a process, opened once (close-on-exec, so no sandbox process inherits them).
 pub(crate) struct Namespaces {
     #[cfg(target_os = "linux")]
-    pid: std::fs::File,
-    #[cfg(target_os = "linux")]
-    joined_in_child: [(std::fs::File, nix::sched::CloneFlags); 3],
+    joined: [(std::fs::File, nix::sched::CloneFlags); 4],
 }
 
 #[cfg(target_os = "linux")]
 impl Namespaces {
     /// Opens the namespaces the holder process `pid` created.
     pub(crate) fn of(pid: i32) -> io::Result<Arc<Namespaces>> {
+        Self::open(&pid.to_string()).map(Arc::new)
+    }
+
+    /// Opens the namespaces of `/proc/<process>`.
+    fn open(process: &str) -> io::Result<Namespaces> {
         use nix::sched::CloneFlags;
-        let open = |name: &str| std::fs::File::open(format!("/proc/{pid}/ns/{name}"));
-        Ok(Arc::new(Namespaces {
-            pid: open("pid_for_children")?,
-            joined_in_child: [
+        let open = |name: &str| std::fs::File::open(format!("/proc/{process}/ns/{name}"));
+        Ok(Namespaces {
+            joined: [
                 (open("mnt")?, CloneFlags::CLONE_NEWNS),
                 (open("uts")?, CloneFlags::CLONE_NEWUTS),
                 (open("ipc")?, CloneFlags::CLONE_NEWIPC),
+                (open("pid_for_children")?, CloneFlags::CLONE_NEWPID),
             ],
-        }))
+        })
     }
 
-    /// Spawns `cmd` inside these namespaces, in `/workspace`.
-    #[allow(unsafe_code)]
-    pub(crate) fn spawn(self: &Arc<Self>, mut cmd: Command) -> io::Result<Child> {
-        use nix::sched::{CloneFlags, setns};
-        let ns = self.clone();
-        // SAFETY: the closure runs in the child between fork and exec, where only
-        // async-signal-safe calls are allowed: it makes system calls (setns, chdir) on
-        // descriptors opened beforehand and allocates nothing.
-        unsafe {
-            cmd.pre_exec(move || {
-                for (fd, kind) in &ns.joined_in_child {
-                    setns(fd, *kind)?;
-                }
-                nix::unistd::chdir(c"/workspace")?;
-                Ok(())
-            });
+    /// Moves the calling thread (and so the children it starts) into these namespaces.
+    fn join(&self) -> io::Result<()> {
+        for (fd, kind) in &self.joined {
+            nix::sched::setns(fd, *kind)?;
         }
-        setns(&self.pid, CloneFlags::CLONE_NEWPID)?;
-        let spawned = cmd.spawn();
-        // Back to the router's own PID namespace for whatever this thread starts next.
-        let restored =
-            own_pid_namespace().and_then(|own| setns(own, CloneFlags::CLONE_NEWPID).map_err(io::Error::from));
-        if let Err(e) = restored {
-            tracing::error!(error = %e, "cannot return to the router's PID namespace");
-            return Err(e);
-        }
-        spawned
+        Ok(())
     }
-}
 
-/// The router's own PID namespace, opened on first use.
-#[cfg(target_os = "linux")]
-fn own_pid_namespace() -> io::Result<&'static std::fs::File> {
-    static OWN: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
-    if let Some(own) = OWN.get() {
-        return Ok(own);
+    /// Spawns `cmd` (which runs in `/workspace`) inside these namespaces.
+    pub(crate) fn spawn(self: &Arc<Self>, cmd: Command) -> io::Result<Child> {
+        let (reply, answer) = sync_channel(1);
+        let job = Job {
+            cmd,
+            inside: self.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            reply,
+        };
+        let gone = || io::Error::other("the namespace spawner thread is gone");
+        spawner()?.send(job).map_err(|_| gone())?;
+        answer.recv().map_err(|_| gone())?
     }
-    let file = std::fs::File::open("/proc/self/ns/pid")?;
-    Ok(OWN.get_or_init(|| file))
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -89,4 +78,60 @@ impl Namespaces {
     pub(crate) fn spawn(self: &Arc<Self>, mut cmd: Command) -> io::Result<Child> {
         cmd.spawn()
     }
+}
+
+/// One command for the spawner.
+#[cfg(target_os = "linux")]
+struct Job {
+    cmd: Command,
+    inside: Arc<Namespaces>,
+    /// The runtime the child is registered with (the caller's).
+    runtime: tokio::runtime::Handle,
+    reply: SyncSender<io::Result<Child>>,
+}
+
+/// The spawner's queue, its thread started on first use.
+#[cfg(target_os = "linux")]
+fn spawner() -> io::Result<&'static Sender<Job>> {
+    static QUEUE: OnceLock<Sender<Job>> = OnceLock::new();
+    if let Some(queue) = QUEUE.get() {
+        return Ok(queue);
+    }
+    let (queue, jobs) = channel::<Job>();
+    let (ready, started) = sync_channel(1);
+    std::thread::Builder::new()
+        .name("agenttier-spawner".into())
+        .spawn(move || {
+            let home = nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)
+                .map_err(io::Error::from)
+                .and_then(|()| Namespaces::open("thread-self"));
+            let home = match home {
+                Ok(home) => {
+                    let _ = ready.send(Ok(()));
+                    home
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+            };
+            for job in jobs {
+                let _entered = job.runtime.enter();
+                let mut cmd = job.cmd;
+                let spawned = job.inside.join().and_then(|()| cmd.spawn());
+                // Back home before anything else; a thread that cannot get back must not start
+                // anything again.
+                let back = home.join();
+                let failed = back.is_err();
+                let _ = job.reply.send(back.and(spawned));
+                if failed {
+                    tracing::error!("the namespace spawner cannot return to the router's namespaces; stopping it");
+                    return;
+                }
+            }
+        })?;
+    started
+        .recv()
+        .map_err(|_| io::Error::other("the namespace spawner thread did not start"))??;
+    Ok(QUEUE.get_or_init(|| queue))
 }

@@ -258,9 +258,8 @@ pub(crate) fn shell_command(holder: Option<&Holder>, dir: &Path, sandbox: &str, 
         .arg(command)
         .env("WORKSPACE", workspace)
         .env("HOME", workspace);
-    if holder.is_none() {
-        cmd.current_dir(dir);
-    }
+    // With a holder the path is resolved inside the sandbox's mount namespace.
+    cmd.current_dir(workspace);
     cmd.env_clear_keep(sandbox);
     cmd.process_group(0)
         .stdin(Stdio::null())
