@@ -33,6 +33,22 @@ pub(crate) struct Resolved {
     pub host: PathBuf,
 }
 
+/// The components of a path once empty and `.` ones are dropped and each `..` has removed the one
+/// before it (Go's `path.Clean` of the path made absolute, as components).
+pub(crate) fn lexical(path: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    parts
+}
+
 /// Cleans and checks a wire path (from the URL or a `path` query) without touching the disk.
 pub(crate) fn clean(raw: &str) -> Result<String, ApiError> {
     if raw.chars().any(|c| matches!(c, '\'' | '\\' | '`' | '\n' | '\r' | '\0')) {
@@ -44,21 +60,12 @@ pub(crate) fn clean(raw: &str) -> Result<String, ApiError> {
             raw.len()
         )));
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in raw.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            name if name.len() > MAX_NAME => {
-                return Err(ApiError::bad_request(format!(
-                    "path component too long: {} bytes, at most {MAX_NAME}",
-                    name.len()
-                )));
-            }
-            name => parts.push(name),
-        }
+    let parts = lexical(raw);
+    if let Some(name) = parts.iter().find(|name| name.len() > MAX_NAME) {
+        return Err(ApiError::bad_request(format!(
+            "path component too long: {} bytes, at most {MAX_NAME}",
+            name.len()
+        )));
     }
     let cleaned = format!("/{}", parts.join("/"));
     if cleaned != WORKSPACE && !cleaned.starts_with("/workspace/") {

@@ -47,17 +47,7 @@ const PATH_KEEP: &AsciiSet = &NON_ALPHANUMERIC
 
 /// mux's `cleanPath`: Go's `path.Clean` of the rooted path, with a trailing slash kept.
 fn canonical(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let mut out = format!("/{}", parts.join("/"));
+    let mut out = format!("/{}", crate::files::paths::lexical(path).join("/"));
     if path.ends_with('/') && out != "/" {
         out.push('/');
     }
