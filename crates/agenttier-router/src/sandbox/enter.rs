@@ -58,7 +58,7 @@ impl Namespaces {
         let job = Job {
             cmd,
             inside: self.clone(),
-            runtime: tokio::runtime::Handle::current(),
+            runtime: tokio::runtime::Handle::try_current().map_err(io::Error::other)?,
             reply,
         };
         let gone = || io::Error::other("the namespace spawner thread is gone");
