@@ -196,9 +196,9 @@ fn rest_of_api() -> Router<AppState> {
 
 async fn fallback(uri: Uri) -> Response {
     if uri.path().starts_with("/api/v1/") || uri.path() == "/api/v1" {
-        go_http_error(StatusCode::NOT_FOUND, "404 page not found")
+        mux_reply(go_http_error(StatusCode::NOT_FOUND, "404 page not found"))
     } else {
-        StatusCode::METHOD_NOT_ALLOWED.into_response()
+        method_not_allowed().await
     }
 }
 
@@ -214,13 +214,26 @@ async fn bulk(State(st): State<AppState>, Path(id): Path<String>, req: Request) 
 }
 
 async fn method_not_allowed() -> Response {
-    StatusCode::METHOD_NOT_ALLOWED.into_response()
+    mux_reply(StatusCode::METHOD_NOT_ALLOWED.into_response())
 }
 
-/// Echoes `X-Request-ID`, or sets 16 random lowercase hex characters.
+/// Marks a reply the Router's mux gives before any middleware runs (§0.1): it carries no
+/// `X-Request-ID`.
+#[derive(Clone, Copy)]
+struct MuxReply;
+
+fn mux_reply(mut resp: Response) -> Response {
+    resp.extensions_mut().insert(MuxReply);
+    resp
+}
+
+/// Echoes `X-Request-ID`, or sets 16 random lowercase hex characters (not on mux replies).
 async fn request_id(req: Request, next: Next) -> Response {
     let id = req.headers().get("x-request-id").filter(|v| !v.is_empty()).cloned();
     let mut resp = next.run(req).await;
+    if resp.extensions().get::<MuxReply>().is_some() {
+        return resp;
+    }
     let id = id.unwrap_or_else(|| {
         HeaderValue::from_str(&format!("{:016x}", rand::random::<u64>()))
             .unwrap_or(HeaderValue::from_static("0000000000000000"))

@@ -133,10 +133,12 @@ fn mux_quirks() {
     let (_r, http) = start();
     let r = http.get("/api/v1/nope");
     assert_eq!((r.status, r.body.as_str()), (404, "404 page not found\n"));
+    assert_eq!(r.header("x-request-id"), None, "mux replies carry no request id");
     let r = http.get("/api/v1/sandboxes/x/files");
     assert_eq!(r.status, 404);
     let r = http.send("PUT", "/api/v1/sandboxes", Some("{}"), &[]);
     assert_eq!((r.status, r.body.as_str()), (405, ""));
+    assert_eq!(r.header("x-request-id"), None);
     let r = http.get("/");
     assert_eq!(r.status, 405);
     let r = http.send("POST", "/healthz", None, &[]);
