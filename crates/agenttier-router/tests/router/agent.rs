@@ -621,12 +621,13 @@ fn cancel_kills_the_group_and_reports_canceled() {
     let alice = http.with_key(&router.create_key("alice", false, &[]).unwrap());
     alice.create_from("can", "agent-python", "");
     alice.wait_phase("can", "Running");
+    let (first, second) = (sleep_marker(5151), sleep_marker(5152));
     agent_sandbox(&http, "other");
     http.create_running("code");
     configure(
         &alice,
         "can",
-        &json!({"entrypoint": ["sh", "-c", "echo begun; sleep 5151 & sleep 5152"]}),
+        &json!({"entrypoint": ["sh", "-c", format!("echo begun; sleep {first} & sleep {second}")]}),
     );
     let cancel = |h: &Http, sb: &str, body: &str| {
         let r = h.post(&format!("/api/v1/sandboxes/{sb}/invoke/cancel"), body);
@@ -636,7 +637,7 @@ fn cancel_kills_the_group_and_reports_canceled() {
     let mut s = Streaming::open(&alice, "can", "");
     assert_eq!(s.next().unwrap().1["data"], "begun");
     let deadline = Instant::now() + Duration::from_secs(5);
-    while processes_matching(&["sleep", "5151"]).is_empty() {
+    while processes_matching(&["sleep", &first]).is_empty() {
         assert!(Instant::now() < deadline, "the background sleep never started");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -663,8 +664,8 @@ fn cancel_kills_the_group_and_reports_canceled() {
     );
     s.cancel(&alice);
     // The whole group is gone when the 204 has arrived (or very soon after).
-    wait_gone(&["sleep", "5151"]);
-    wait_gone(&["sleep", "5152"]);
+    wait_gone(&["sleep", &first]);
+    wait_gone(&["sleep", &second]);
     let id = s.invoke_id.clone();
     let exit = s.finish();
     assert_eq!(

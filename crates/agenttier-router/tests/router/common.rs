@@ -225,6 +225,12 @@ fn nix_is_root() -> bool {
 }
 
 /// Host pids whose command line is exactly `args`.
+/// A `sleep` duration unique to this test process (`<base><pid>` seconds), so that the processes a
+/// test looks for by command line are its own even when two suites run on one machine.
+pub fn sleep_marker(base: u32) -> String {
+    format!("{base}{}", std::process::id())
+}
+
 pub fn processes_matching(args: &[&str]) -> Vec<u32> {
     let want: Vec<u8> = args.join("\0").into_bytes();
     let mut found = Vec::new();

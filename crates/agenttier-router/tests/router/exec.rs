@@ -48,7 +48,8 @@ fn timeout_kills_the_whole_process_group() {
     let (_r, http) = start();
     http.create_running("tmo");
     let started = Instant::now();
-    let j = http.exec_timeout("tmo", "echo before; sleep 4242 & sleep 4243", 1);
+    let (first, second) = (sleep_marker(4242), sleep_marker(4243));
+    let j = http.exec_timeout("tmo", &format!("echo before; sleep {first} & sleep {second}"), 1);
     let took = started.elapsed();
     assert_eq!(j["exitCode"], -1, "{j}");
     assert_eq!(j["stdout"], "before\n");
@@ -56,7 +57,7 @@ fn timeout_kills_the_whole_process_group() {
     // Neither the child nor the backgrounded grandchild survives.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let left = processes_matching(&["sleep", "4242"]).len() + processes_matching(&["sleep", "4243"]).len();
+        let left = processes_matching(&["sleep", &first]).len() + processes_matching(&["sleep", &second]).len();
         if left == 0 {
             break;
         }
@@ -70,13 +71,14 @@ fn background_processes_outlive_exec_until_stop() {
     let (_r, http) = start();
     http.create_running("bg");
     let started = Instant::now();
-    let j = http.exec("bg", "sleep 4244 & echo started");
+    let marker = sleep_marker(4244);
+    let j = http.exec("bg", &format!("sleep {marker} & echo started"));
     assert_eq!(j["stdout"], "started\n");
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(processes_matching(&["sleep", "4244"]).len(), 1);
+    assert_eq!(processes_matching(&["sleep", &marker]).len(), 1);
     http.post_empty("/api/v1/sandboxes/bg/stop");
     let deadline = Instant::now() + Duration::from_secs(3);
-    while !processes_matching(&["sleep", "4244"]).is_empty() {
+    while !processes_matching(&["sleep", &marker]).is_empty() {
         assert!(Instant::now() < deadline, "stop left a process running");
         std::thread::sleep(Duration::from_millis(50));
     }
