@@ -194,6 +194,7 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .pool_max_idle_per_host(256)
+            .pool_idle_timeout(agenttier_core::config::POOL_IDLE_TIMEOUT)
             .read_timeout(config.stream_idle_timeout);
         // With both TLS features on, reqwest would pick native-tls; rustls is this crate's default.
         #[cfg(feature = "rustls")]

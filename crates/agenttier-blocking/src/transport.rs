@@ -176,7 +176,8 @@ impl Transport {
             .timeout_recv_body(Some(config.timeout))
             .proxy(proxy)
             .tls_config(tls_config(&config)?)
-            .max_idle_connections_per_host(64);
+            .max_idle_connections_per_host(64)
+            .max_idle_age(agenttier_core::config::POOL_IDLE_TIMEOUT);
         Ok(Transport {
             agent: builder.build().into(),
             config,

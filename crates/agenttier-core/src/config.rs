@@ -7,6 +7,11 @@ use crate::{Auth, Error, Result, RetryPolicy};
 /// Environment variable naming the Router's base URL.
 pub const API_URL_ENV: &str = "AGENTTIER_API_URL";
 
+/// How long a pooled connection may sit idle before the client drops it: below the idle timeouts
+/// of the proxies usually in front of a Router (AWS ALB 60 s, nginx 75 s), so that a proxy does
+/// not close a connection just as a request goes out on it.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Everything a client needs to know to talk to a Router.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
