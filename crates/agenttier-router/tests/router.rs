@@ -16,4 +16,5 @@ mod router {
     mod ports;
     mod restart;
     mod security;
+    mod wire;
 }

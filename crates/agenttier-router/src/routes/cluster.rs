@@ -1,9 +1,9 @@
 //! Warm pool (§11.2) and cluster (§11.3) routes, with truthful local figures.
 //!
 //! The local router is one node (this machine) and keeps no warm pool and no headroom
-//! deployment: the configurations are stored and echoed, but `readyCount`, `pendingCount`,
-//! `readyReplicas` and `headroomReady` are 0 because nothing is pre-started, and headroom
-//! reports `enabled: false`. Node figures come from this machine (CPUs, memory) and the
+//! deployment: the configurations are stored and echoed, but `readyCount`, `pendingCount` and
+//! `headroomReady` are 0 (and `readyReplicas` absent) because nothing is pre-started, and
+//! headroom reports `enabled: false`. Node figures come from this machine (CPUs, memory) and the
 //! resources recorded on running sandboxes by PATCH.
 
 use axum::Extension;
@@ -196,8 +196,9 @@ fn headroom(st: &AppState) -> Headroom {
         .unwrap_or_default()
 }
 
+/// The Router's shape without a headroom Deployment: `readyReplicas` (`omitempty`) is left out.
 fn headroom_json(h: &Headroom) -> serde_json::Value {
-    serde_json::json!({"replicas": h.replicas, "cpu": h.cpu, "memory": h.memory, "readyReplicas": 0, "enabled": false})
+    serde_json::json!({"replicas": h.replicas, "cpu": h.cpu, "memory": h.memory, "enabled": false})
 }
 
 pub(super) async fn get_headroom(State(st): State<AppState>) -> Response {
