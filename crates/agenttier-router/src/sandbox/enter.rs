@@ -120,12 +120,11 @@ fn spawner() -> io::Result<&'static Sender<Job>> {
                 let mut cmd = job.cmd;
                 let spawned = job.inside.join().and_then(|()| cmd.spawn());
                 // Back home before anything else; a thread that cannot get back must not start
-                // anything again.
+                // anything again (the command it did start is still handed over).
                 let back = home.join();
-                let failed = back.is_err();
-                let _ = job.reply.send(back.and(spawned));
-                if failed {
-                    tracing::error!("the namespace spawner cannot return to the router's namespaces; stopping it");
+                let _ = job.reply.send(spawned);
+                if let Err(e) = back {
+                    tracing::error!(error = %e, "the namespace spawner cannot return to the router's namespaces; stopping it");
                     return;
                 }
             }
