@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The agent-mode calls that are measured.
@@ -45,8 +44,10 @@ struct Series {
 #[derive(Default)]
 pub(crate) struct Metrics {
     series: Mutex<BTreeMap<(Call, String, &'static str), Series>>,
-    throttled: AtomicU64,
 }
+
+/// The outcome of an invoke refused by the per-sandbox concurrency cap.
+pub(crate) const THROTTLED: &str = "throttled";
 
 impl Metrics {
     /// Records a finished call.
@@ -64,11 +65,6 @@ impl Metrics {
         }
     }
 
-    /// Counts an invoke refused by the concurrency cap.
-    pub(crate) fn throttled(&self) {
-        self.throttled.fetch_add(1, Ordering::Relaxed);
-    }
-
     /// The exposition text; `phases` are the sandbox counts per phase.
     pub(crate) fn render(&self, phases: &BTreeMap<&'static str, usize>) -> String {
         let series = self.series.lock().unwrap_or_else(|p| p.into_inner());
@@ -82,7 +78,7 @@ impl Metrics {
                  # TYPE agenttier_{name}_requests_total counter"
             );
             for ((_, template, outcome), s) in mine() {
-                let labels = format!("template=\"{}\",outcome=\"{outcome}\"", escape(template));
+                let labels = labels(template, outcome);
                 let _ = writeln!(out, "agenttier_{name}_requests_total{{{labels}}} {}", s.count);
             }
             let _ = writeln!(
@@ -91,7 +87,7 @@ impl Metrics {
                  # TYPE agenttier_{name}_duration_seconds histogram"
             );
             for ((_, template, outcome), s) in mine() {
-                let labels = format!("template=\"{}\",outcome=\"{outcome}\"", escape(template));
+                let labels = labels(template, outcome);
                 for (count, bound) in s.buckets.iter().zip(call.buckets()) {
                     let _ = writeln!(
                         out,
@@ -112,7 +108,11 @@ impl Metrics {
             "# HELP agenttier_invoke_throttled_total /invoke calls refused by the per-sandbox concurrency cap.\n\
              # TYPE agenttier_invoke_throttled_total counter\n\
              agenttier_invoke_throttled_total {}",
-            self.throttled.load(Ordering::Relaxed)
+            series
+                .iter()
+                .filter(|((call, _, outcome), _)| *call == Call::Invoke && *outcome == THROTTLED)
+                .map(|(_, s)| s.count)
+                .sum::<u64>()
         );
         let _ = writeln!(
             out,
@@ -124,6 +124,11 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The labels of one series.
+fn labels(template: &str, outcome: &str) -> String {
+    format!("template=\"{}\",outcome=\"{outcome}\"", escape(template))
 }
 
 /// Escapes a label value (backslash, double quote, newline).
@@ -141,7 +146,8 @@ mod tests {
         m.record(Call::Invoke, "agent-python", "completed", Duration::from_millis(700));
         m.record(Call::Invoke, "agent-python", "completed", Duration::from_millis(100));
         m.record(Call::Configure, "", "ok", Duration::from_millis(50));
-        m.throttled();
+        m.record(Call::Invoke, "agent-python", THROTTLED, Duration::ZERO);
+        m.record(Call::Invoke, "other", THROTTLED, Duration::ZERO);
         let text = m.render(&BTreeMap::from([("Running", 2)]));
         let has = |line: &str| assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         has(r#"agenttier_invoke_requests_total{template="agent-python",outcome="completed"} 2"#);
@@ -151,7 +157,7 @@ mod tests {
         has(r#"agenttier_invoke_duration_seconds_count{template="agent-python",outcome="completed"} 2"#);
         has(r#"agenttier_configure_requests_total{template="_none",outcome="ok"} 1"#);
         has(r#"agenttier_configure_duration_seconds_bucket{template="_none",outcome="ok",le="0.1"} 1"#);
-        has("agenttier_invoke_throttled_total 1");
+        has("agenttier_invoke_throttled_total 2");
         has(r#"agenttier_sandboxes{phase="Running"} 2"#);
         assert_eq!(escape("a\"b\\c\nd"), r#"a\"b\\c\nd"#);
     }

@@ -17,7 +17,7 @@ use super::run::{self, Ended, Out, Watch};
 use super::{AgentConfigure, InFlight, command_line, require_agent_mode, require_running, sse};
 use crate::auth::Identity;
 use crate::errors::ApiError;
-use crate::metrics::Call;
+use crate::metrics::{Call, THROTTLED};
 use crate::respond::go_json;
 use crate::state::AppState;
 
@@ -109,8 +109,7 @@ pub(crate) async fn invoke(
         Ok(slot) => slot,
         Err(inflight) => {
             super::drain(body).await;
-            st.metrics.throttled();
-            call.record(&st, "throttled");
+            call.record(&st, THROTTLED);
             return Ok(throttled(&id, inflight, call.conf.max_concurrent_invokes));
         }
     };
