@@ -15,6 +15,77 @@ use super::resource::{API_VERSION, Resource};
 /// Unknown fields, kept so that writes send them back.
 pub type Extra = BTreeMap<String, Value>;
 
+/// A custom resource: the object with `apiVersion`, `kind`, metadata, spec, status and unknown
+/// top-level fields, its `Default` (right `apiVersion` and `kind`), `new(name, spec)` and its
+/// [`Resource`] implementation. The doc comment and examples come first inside the invocation.
+macro_rules! custom_resource {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $spec:ident, $status:ident,
+        kind = $kind:literal, plural = $plural:literal, has_scale = $scale:literal,
+        status_doc = $status_doc:literal $(,)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(default, rename_all = "camelCase")]
+        #[non_exhaustive]
+        pub struct $name {
+            /// `agents.kruise.io/v1alpha1`.
+            pub api_version: String,
+            #[doc = concat!("`", $kind, "`.")]
+            pub kind: String,
+            /// Metadata.
+            pub metadata: ObjectMeta,
+            /// Desired state.
+            pub spec: $spec,
+            #[doc = $status_doc]
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub status: Option<$status>,
+            /// Unknown top-level fields.
+            #[serde(flatten)]
+            pub extra: Extra,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    api_version: API_VERSION.to_owned(),
+                    kind: $kind.to_owned(),
+                    metadata: ObjectMeta::default(),
+                    spec: $spec::default(),
+                    status: None,
+                    extra: Extra::new(),
+                }
+            }
+        }
+
+        impl $name {
+            #[doc = concat!("A `", $kind, "` called `name` with `spec`.")]
+            pub fn new(name: impl Into<String>, spec: $spec) -> Self {
+                $name {
+                    metadata: ObjectMeta::named(name),
+                    spec,
+                    ..Default::default()
+                }
+            }
+        }
+
+        impl Resource for $name {
+            const KIND: &'static str = $kind;
+            const PLURAL: &'static str = $plural;
+            const HAS_SCALE: bool = $scale;
+
+            fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+
+            fn metadata_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
+}
+
 macro_rules! open_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)* }) => {
         $(#[$meta])*
@@ -378,58 +449,22 @@ pub struct SandboxStatus {
     pub extra: Extra,
 }
 
-/// A `Sandbox` custom resource (`sbx`).
-///
-/// ```
-/// use agenttier_core::kruise::Sandbox;
-/// let sandbox = Sandbox::from_template_ref("demo", "python-runtime");
-/// let json = serde_json::to_value(&sandbox).unwrap();
-/// assert_eq!(json["spec"]["templateRef"]["name"], "python-runtime");
-/// assert_eq!(json["kind"], "Sandbox");
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Sandbox {
-    /// `agents.kruise.io/v1alpha1`.
-    pub api_version: String,
-    /// `Sandbox`.
-    pub kind: String,
-    /// Metadata.
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    pub spec: SandboxSpec,
-    /// Observed state (set by the controller; written through `/status` only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<SandboxStatus>,
-    /// Unknown top-level fields.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl Default for Sandbox {
-    fn default() -> Self {
-        Sandbox {
-            api_version: API_VERSION.to_owned(),
-            kind: "Sandbox".to_owned(),
-            metadata: ObjectMeta::default(),
-            spec: SandboxSpec::default(),
-            status: None,
-            extra: Extra::new(),
-        }
-    }
+custom_resource! {
+    /// A `Sandbox` custom resource (`sbx`).
+    ///
+    /// ```
+    /// use agenttier_core::kruise::Sandbox;
+    /// let sandbox = Sandbox::from_template_ref("demo", "python-runtime");
+    /// let json = serde_json::to_value(&sandbox).unwrap();
+    /// assert_eq!(json["spec"]["templateRef"]["name"], "python-runtime");
+    /// assert_eq!(json["kind"], "Sandbox");
+    /// ```
+    Sandbox, SandboxSpec, SandboxStatus,
+    kind = "Sandbox", plural = "sandboxes", has_scale = false,
+    status_doc = "Observed state (set by the controller; written through `/status` only).",
 }
 
 impl Sandbox {
-    /// A sandbox called `name` with `spec`.
-    pub fn new(name: impl Into<String>, spec: SandboxSpec) -> Self {
-        Sandbox {
-            metadata: ObjectMeta::named(name),
-            spec,
-            ..Default::default()
-        }
-    }
-
     /// A sandbox created from the `SandboxTemplate` `template`.
     pub fn from_template_ref(name: impl Into<String>, template: impl Into<String>) -> Self {
         let spec = SandboxSpec {
@@ -557,56 +592,20 @@ pub struct SandboxSetStatus {
     pub extra: Extra,
 }
 
-/// A `SandboxSet` custom resource (`sbs`): a warm pool of sandboxes.
-///
-/// ```
-/// use agenttier_core::kruise::SandboxSet;
-/// let set = SandboxSet::from_template_ref("pool", "python-runtime", 3);
-/// assert_eq!(serde_json::to_value(&set).unwrap()["spec"]["replicas"], 3);
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct SandboxSet {
-    /// `agents.kruise.io/v1alpha1`.
-    pub api_version: String,
-    /// `SandboxSet`.
-    pub kind: String,
-    /// Metadata.
-    pub metadata: ObjectMeta,
-    /// Desired state.
-    pub spec: SandboxSetSpec,
-    /// Observed state.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<SandboxSetStatus>,
-    /// Unknown top-level fields.
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl Default for SandboxSet {
-    fn default() -> Self {
-        SandboxSet {
-            api_version: API_VERSION.to_owned(),
-            kind: "SandboxSet".to_owned(),
-            metadata: ObjectMeta::default(),
-            spec: SandboxSetSpec::default(),
-            status: None,
-            extra: Extra::new(),
-        }
-    }
+custom_resource! {
+    /// A `SandboxSet` custom resource (`sbs`): a warm pool of sandboxes.
+    ///
+    /// ```
+    /// use agenttier_core::kruise::SandboxSet;
+    /// let set = SandboxSet::from_template_ref("pool", "python-runtime", 3);
+    /// assert_eq!(serde_json::to_value(&set).unwrap()["spec"]["replicas"], 3);
+    /// ```
+    SandboxSet, SandboxSetSpec, SandboxSetStatus,
+    kind = "SandboxSet", plural = "sandboxsets", has_scale = true,
+    status_doc = "Observed state.",
 }
 
 impl SandboxSet {
-    /// A set called `name` with `spec`.
-    pub fn new(name: impl Into<String>, spec: SandboxSetSpec) -> Self {
-        SandboxSet {
-            metadata: ObjectMeta::named(name),
-            spec,
-            ..Default::default()
-        }
-    }
-
     /// A set of `replicas` sandboxes from the `SandboxTemplate` `template`.
     pub fn from_template_ref(name: impl Into<String>, template: impl Into<String>, replicas: i32) -> Self {
         let spec = SandboxSetSpec {
@@ -638,34 +637,6 @@ impl SandboxSet {
         };
         let observed = status.observed_generation.unwrap_or(0);
         observed >= self.metadata.generation.unwrap_or(0) && status.available_replicas >= self.spec.replicas
-    }
-}
-
-impl Resource for Sandbox {
-    const KIND: &'static str = "Sandbox";
-    const PLURAL: &'static str = "sandboxes";
-    const HAS_SCALE: bool = false;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
-
-impl Resource for SandboxSet {
-    const KIND: &'static str = "SandboxSet";
-    const PLURAL: &'static str = "sandboxsets";
-    const HAS_SCALE: bool = true;
-
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
     }
 }
 
