@@ -15,6 +15,7 @@ pub(crate) mod cgroup;
 pub(crate) mod confine;
 mod enter;
 pub(crate) mod isolation;
+pub(crate) mod peer;
 pub(crate) mod record;
 
 use std::collections::{BTreeMap, HashSet};

@@ -384,3 +384,37 @@ fn dev_auth_is_refused_to_sandbox_processes() {
     let j = http.exec("inside", &format!("curl -s {url}"));
     assert!(j["stdout"].as_str().unwrap().contains("sandbox"), "{j}");
 }
+
+#[test]
+fn clones_copy_links_as_links_skip_special_files_and_change_owner() {
+    let Some((router, admin)) = isolated() else { return };
+    let alice = admin.with_key(&router.create_key("alice", false, &[]).unwrap());
+    alice.create_running("origin");
+    alice.exec(
+        "origin",
+        "echo mine > f; ln -s /etc/passwd link; mkfifo fifo; mkdir d; echo deep > d/g; chown 1000:1000 d/g",
+    );
+    let r = alice.post("/api/v1/sandboxes/origin/clone", r#"{"name":"copy"}"#);
+    assert_eq!(r.status, 202, "{}", r.body);
+    alice.wait_phase("copy", "Running");
+    let j = alice.exec(
+        "copy",
+        "readlink link; cat f d/g; test -e fifo || echo no-fifo; stat -c %u:%g f d d/g; echo more >> f && echo writable",
+    );
+    assert_eq!(
+        j["stdout"], "/etc/passwd\nmine\ndeep\nno-fifo\n0:0\n0:0\n1000:1000\nwritable\n",
+        "{j}"
+    );
+    // Each sandbox has its own host uids: the copy's files are not the origin's.
+    let uid = |name: &str| {
+        let j = alice.exec(name, "cat /proc/self/uid_map");
+        j["stdout"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(uid("origin"), uid("copy"));
+}
