@@ -1,7 +1,7 @@
 //! Path confinement of the files API and of configure: against a fixed sandbox directory that
-//! holds symlinks pointing inside, outside, relatively out and in loops, any path either is
-//! refused or resolves to a host path inside the sandbox directory (for existing paths, after
-//! the kernel resolves every link too). Nothing panics.
+//! holds symlinks pointing inside, outside, relatively out, through a missing directory
+//! (`nothere/../evil`, issue 20) and in loops, any path either is refused or is opened inside
+//! the sandbox directory, as the kernel reports the descriptor it reached. Nothing panics.
 #![no_main]
 
 use std::os::unix::fs::symlink;
@@ -36,6 +36,11 @@ fn fixture() -> &'static Fixture {
         symlink("loop", root.join("loop")).unwrap();
         symlink("/workspace", root.join("sub/ws")).unwrap();
         symlink("/workspacex", root.join("near")).unwrap();
+        // The issue-20 escape: a link through a missing directory to a link out.
+        symlink("/etc", root.join("evil")).unwrap();
+        symlink("nothere/../evil", root.join("a")).unwrap();
+        symlink("nothere/../../secret", root.join("b")).unwrap();
+        symlink("sub/nothere/../../out-rel", root.join("c")).unwrap();
         let canonical = root.canonicalize().unwrap();
         Fixture {
             _dir: dir,
@@ -68,9 +73,13 @@ fuzz_target!(|input: &[u8]| {
         assert!(!cleaned.split('/').any(|c| c == ".." || c == "."), "{cleaned:?}");
         assert!(!cleaned.contains('\0'));
     }
-    if let Ok((wire, host)) = fuzzing::files_resolve(&f.root, raw) {
+    if let Ok((wire, real)) = fuzzing::files_resolve(&f.root, raw) {
         assert!(wire == "/workspace" || wire.starts_with("/workspace/"), "{wire:?}");
-        inside(f, &host);
+        // `real` is where the kernel says the walk ended (the descriptor's own path).
+        assert!(real.starts_with(&f.canonical), "opened outside: {real:?}");
+        if let Ok(end) = real.canonicalize() {
+            assert!(end.starts_with(&f.canonical), "kernel resolves {real:?} outside: {end:?}");
+        }
     }
     if let Ok(parts) = fuzzing::configure_path(&f.root, raw) {
         assert!(!parts.is_empty());

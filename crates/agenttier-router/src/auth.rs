@@ -162,10 +162,23 @@ impl Auth {
         &self.store
     }
 
-    /// Order of §1.1: dev-auth, `X-API-Key`, `Authorization: Bearer`.
-    pub(crate) fn authenticate(&self, headers: &axum::http::HeaderMap) -> Result<Identity, ApiError> {
-        if self.dev_auth {
+    /// Order of §1.1: dev-auth, `X-API-Key`, `Authorization: Bearer`. Dev-auth is never
+    /// granted to a connection from a sandbox process (`peer`): it must send a key.
+    pub(crate) fn authenticate(
+        &self,
+        headers: &axum::http::HeaderMap,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Result<Identity, ApiError> {
+        let from_sandbox = || peer.is_some_and(crate::sandbox::peer::is_sandbox_peer);
+        let sandbox_dev = self.dev_auth && from_sandbox();
+        if self.dev_auth && !sandbox_dev {
             return Ok(Identity::dev());
+        }
+        if sandbox_dev && headers.get("x-api-key").is_none_or(|v| v.is_empty()) {
+            return Err(ApiError::unauthorized(
+                "missing_authorization",
+                Some("dev-auth is not accepted from inside a sandbox: send an API key (X-API-Key)"),
+            ));
         }
         if let Some(key) = headers.get("x-api-key").filter(|v| !v.is_empty()) {
             let key = key.to_str().unwrap_or("");
@@ -189,7 +202,11 @@ impl Auth {
 
 /// Middleware: authenticates and stores the [`Identity`] in the request extensions.
 pub(crate) async fn require_auth(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
-    match auth.authenticate(req.headers()) {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    match auth.authenticate(req.headers(), peer) {
         Ok(id) => {
             req.extensions_mut().insert(id);
             next.run(req).await
@@ -213,11 +230,11 @@ mod tests {
         let auth = Auth::new(false, store.clone());
         let mut h = axum::http::HeaderMap::new();
         h.insert("x-api-key", secret.parse().unwrap());
-        let id = auth.authenticate(&h).unwrap();
+        let id = auth.authenticate(&h, None).unwrap();
         assert_eq!(id.sub, "alice");
         assert_eq!(id.email, "alice@agenttier.local");
         assert_eq!(id.groups, vec!["devs".to_string()]);
         h.insert("x-api-key", "atk_nope".parse().unwrap());
-        assert!(auth.authenticate(&h).is_err());
+        assert!(auth.authenticate(&h, None).is_err());
     }
 }

@@ -51,12 +51,23 @@ pub fn files_clean(raw: &str) -> Result<String, String> {
     crate::files::paths::clean(raw).map_err(text)
 }
 
-/// Resolves a files-API path under the sandbox directory `root`, following symlinks only
-/// while they stay inside: the wire path and the host path.
+/// Resolves a files-API path under the sandbox directory `root` the way the files API opens it
+/// (directory descriptors, links followed by hand only while they stay inside): the wire path
+/// and where the kernel says the result is (the real path of the directory descriptor reached,
+/// joined with the last name). An error for a refused or missing path.
 pub fn files_resolve(root: &Path, raw: &str) -> Result<(String, PathBuf), String> {
-    crate::files::paths::resolve(root, raw)
-        .map(|r| (r.wire, r.host))
-        .map_err(text)
+    use std::os::fd::AsRawFd;
+    let r = crate::files::paths::resolve(raw).map_err(text)?;
+    let opened = crate::files::confined::Root::open(root).map_err(|e| format!("{e:?}"))?;
+    if r.parts.is_empty() {
+        return Ok((r.wire, root.canonicalize().map_err(|e| e.to_string())?));
+    }
+    let (dir, name) = opened
+        .locate(&r.parts, false)
+        .map_err(|e| format!("{e:?}"))?
+        .ok_or("missing")?;
+    let real = std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).map_err(|e| e.to_string())?;
+    Ok((r.wire, if name == "." { real } else { real.join(name) }))
 }
 
 /// Checks a configure file path the way configure does before writing: cleaned, strictly

@@ -171,7 +171,8 @@ impl Server {
             let _ = tcp.set_nodelay(true);
         });
         let app = crate::routes::router(self.state.clone(), self.cors_origins.clone());
-        let server = axum::serve(listener, app)
+        // Peer addresses let auth recognise connections from sandbox processes.
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(graceful)
             .into_future();
         let result = tokio::select! {

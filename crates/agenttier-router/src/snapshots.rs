@@ -7,6 +7,7 @@
 //! is written to a temporary name first and renamed when complete, so a crash never leaves a
 //! half-written snapshot that looks ready.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -155,22 +156,64 @@ fn remove(p: &Path) {
 }
 
 /// Copies the tree under `from` into the existing directory `to`; returns the bytes of regular
-/// files copied.
+/// files copied. The source is a workspace its sandbox may be changing meanwhile, so it is
+/// walked by directory descriptors without following any link ([`crate::files::confined`]):
+/// links are copied as links, directories and regular files with their mode and owner (a
+/// restored workspace is then given to its new sandbox's uids), FIFOs, sockets and devices are
+/// skipped unopened.
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<u64> {
+    use nix::fcntl::{OFlag, open};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let src = open(from, flags, Mode::empty())?;
+    let dst = open(to, flags, Mode::empty())?;
+    copy_dir(&src, &dst)
+}
+
+fn copy_dir(src: &OwnedFd, dst: &OwnedFd) -> std::io::Result<u64> {
+    use crate::files::confined::{self, Kind};
+    use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
+    use nix::sys::stat::{Mode, fchmod, fstatat, mkdirat};
+    use nix::unistd::{Gid, Uid, fchown, fchownat, symlinkat};
     let mut total = 0;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let src = entry.path();
-        let dst = to.join(entry.file_name());
-        if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
-        } else if kind.is_dir() {
-            std::fs::create_dir(&dst)?;
-            total += copy_tree(&src, &dst)?;
-            std::fs::set_permissions(&dst, std::fs::metadata(&src)?.permissions())?;
-        } else if kind.is_file() {
-            total += std::fs::copy(&src, &dst)?;
+    for name in confined::names(src)? {
+        let Ok(st) = fstatat(src, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else {
+            continue; // removed meanwhile
+        };
+        let owner = (Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid)));
+        let mode = Mode::from_bits_truncate(st.st_mode & 0o7777);
+        match confined::kind_of(&st) {
+            Kind::Link => {
+                let target = readlinkat(src, name.as_str())?;
+                symlinkat(target.as_os_str(), dst, name.as_str())?;
+                fchownat(dst, name.as_str(), owner.0, owner.1, AtFlags::AT_SYMLINK_NOFOLLOW)?;
+            }
+            Kind::Dir => {
+                let Ok(from) = confined::open_subdir(src, &name) else {
+                    continue;
+                };
+                mkdirat(dst, name.as_str(), Mode::from_bits_truncate(0o700))?;
+                let to = confined::open_subdir(dst, &name)?;
+                total += copy_dir(&from, &to)?;
+                fchown(&to, owner.0, owner.1)?;
+                fchmod(&to, mode)?;
+            }
+            Kind::File => {
+                let Ok(Some((mut from, _))) = confined::open_regular(src, &name) else {
+                    continue;
+                };
+                let fd = openat(
+                    dst,
+                    name.as_str(),
+                    OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o600),
+                )?;
+                let mut to = std::fs::File::from(fd);
+                total += std::io::copy(&mut from, &mut to)?;
+                fchown(&to, owner.0, owner.1)?;
+                fchmod(&to, mode)?;
+            }
+            Kind::Special => {}
         }
     }
     Ok(total)

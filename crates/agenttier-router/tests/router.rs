@@ -7,6 +7,7 @@ mod router {
     mod api;
     pub mod common;
     mod crash;
+    mod escape;
     mod exec;
     mod files;
     mod governance;

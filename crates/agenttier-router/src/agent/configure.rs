@@ -442,6 +442,12 @@ impl Job {
                         t.cleaned
                     )));
                 }
+                Err(PathError::Special) => {
+                    return Err(Some(format!(
+                        "write {}: is a FIFO, socket or device, not a regular file",
+                        t.cleaned
+                    )));
+                }
                 Err(PathError::Io(e)) => return Err(Some(format!("write {}: {e}", t.cleaned))),
             }
         }

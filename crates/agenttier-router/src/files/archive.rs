@@ -4,15 +4,14 @@
 //! sizes in data descriptors) into a writer whose buffers go through a small bounded channel to
 //! the response body. Memory stays at a few chunks whatever the archive's size; a slow client
 //! slows the walk down, and a client that goes away ends it. Regular files are deflated,
-//! directories stored, symlinks stored as a file holding the link target, other file types
-//! skipped, as the Router does. Like the Router, it stops after 5 GiB or 2 hours: failures after
+//! directories stored, symlinks stored as a file holding the link target (never followed), FIFOs,
+//! sockets and devices skipped without being opened, as the Router does. Like the Router, it stops after 5 GiB or 2 hours: failures after
 //! the headers are sent can only cut the zip short.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::path::Path as FsPath;
-use std::time::{Duration, Instant, SystemTime};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
 
 use axum::Extension;
 use axum::body::Body;
@@ -20,11 +19,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use nix::fcntl::{AtFlags, readlinkat};
+use nix::sys::stat::{FileStat, fstatat};
 use tokio::sync::mpsc;
 use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use super::{CHUNK, blocking, requested_dir, safe_file_name};
+use super::{CHUNK, blocking, confined, read_error, requested_dir, safe_file_name};
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -42,21 +43,21 @@ pub(crate) async fn archive(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let dir = requested_dir(&st, &id, &who, &q)?;
-    let host = dir.host.clone();
+    let (root, dir) = requested_dir(&st, &id, &who, &q)?;
     let wire = dir.wire.clone();
-    blocking(move || {
-        if fs::metadata(&host).map(|m| m.is_dir()).unwrap_or(false) {
-            Ok(())
-        } else {
-            Err(ApiError::not_found(format!("directory not found: {wire}")))
+    let parts = dir.parts.clone();
+    let source = blocking(move || {
+        let missing = || format!("directory not found: {wire}");
+        match confined::Root::open(&root).and_then(|r| r.open_dir(&parts)) {
+            Ok(Some(fd)) => Ok(fd),
+            Ok(None) => Err(ApiError::not_found(missing())),
+            Err(e) => Err(read_error(e, &wire, missing())),
         }
     })
     .await?;
 
     let (tx, mut rx) = mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
     let sandbox = id.clone();
-    let source = dir.host.clone();
     tokio::task::spawn_blocking(move || {
         let out = ChannelWriter {
             tx,
@@ -129,31 +130,25 @@ impl Write for ChannelWriter {
     }
 }
 
-fn write_zip(root: &FsPath, out: ChannelWriter) -> io::Result<()> {
+fn write_zip(root: &OwnedFd, out: ChannelWriter) -> io::Result<()> {
     let mut zip = ZipWriter::new_stream(out);
     add_dir(&mut zip, root, "")?;
     let mut out = zip.finish().map_err(io::Error::other)?;
     out.flush()
 }
 
-fn options(meta: &fs::Metadata, method: CompressionMethod) -> SimpleFileOptions {
+fn options(st: &FileStat, method: CompressionMethod) -> SimpleFileOptions {
     let opts = SimpleFileOptions::default()
         .compression_method(method)
-        .large_file(meta.len() >= u32::MAX as u64);
-    match modified(meta) {
+        .large_file(st.st_size as u64 >= u32::MAX as u64);
+    match modified(st.st_mtime) {
         Some(t) => opts.last_modified_time(t),
         None => opts,
     }
 }
 
-fn modified(meta: &fs::Metadata) -> Option<DateTime> {
-    let secs = meta
-        .modified()
-        .ok()?
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    let t = time::OffsetDateTime::from_unix_timestamp(secs as i64).ok()?;
+fn modified(secs: i64) -> Option<DateTime> {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
     DateTime::from_date_and_time(
         u16::try_from(t.year()).ok()?,
         t.month() as u8,
@@ -165,45 +160,48 @@ fn modified(meta: &fs::Metadata) -> Option<DateTime> {
     .ok()
 }
 
-/// Adds the entries of `dir` (depth first, in name order) under the zip prefix `prefix`.
-fn add_dir(zip: &mut ZipWriter<StreamWriter<ChannelWriter>>, dir: &FsPath, prefix: &str) -> io::Result<()> {
-    let mut names: Vec<_> = fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.file_name())
-        .collect();
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
-        let Ok(meta) = fs::symlink_metadata(&path) else {
+/// Adds the entries of `dir` (depth first, in name order) under the zip prefix `prefix`. Every
+/// entry is opened relative to its directory without following links; special files are skipped
+/// unopened.
+fn add_dir(zip: &mut ZipWriter<StreamWriter<ChannelWriter>>, dir: &OwnedFd, prefix: &str) -> io::Result<()> {
+    for name in confined::names(dir)? {
+        let Ok(st) = fstatat(dir, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else {
             continue; // removed meanwhile
         };
-        let entry = format!("{prefix}{}", name.to_string_lossy());
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            zip.add_directory(format!("{entry}/"), options(&meta, CompressionMethod::Stored))
-                .map_err(io::Error::other)?;
-            add_dir(zip, &path, &format!("{entry}/"))?;
-        } else if ft.is_symlink() {
-            let target = fs::read_link(&path)?;
-            zip.start_file(entry, options(&meta, CompressionMethod::Stored))
-                .map_err(io::Error::other)?;
-            zip.write_all(target.to_string_lossy().as_bytes())?;
-        } else if ft.is_file() {
-            let Ok(mut file) = File::open(&path) else {
-                continue;
-            };
-            zip.start_file(entry, options(&meta, CompressionMethod::Deflated))
-                .map_err(io::Error::other)?;
-            let mut buf = vec![0u8; CHUNK];
-            loop {
-                let n = match file.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
+        let entry = format!("{prefix}{name}");
+        match confined::kind_of(&st) {
+            confined::Kind::Dir => {
+                let Ok(sub) = confined::open_subdir(dir, &name) else {
+                    continue;
                 };
-                zip.write_all(&buf[..n])?;
+                zip.add_directory(format!("{entry}/"), options(&st, CompressionMethod::Stored))
+                    .map_err(io::Error::other)?;
+                add_dir(zip, &sub, &format!("{entry}/"))?;
             }
+            confined::Kind::Link => {
+                let target = readlinkat(dir, name.as_str())?;
+                zip.start_file(entry, options(&st, CompressionMethod::Stored))
+                    .map_err(io::Error::other)?;
+                zip.write_all(target.to_string_lossy().as_bytes())?;
+            }
+            confined::Kind::File => {
+                let Ok(Some((mut file, _))) = confined::open_regular(dir, &name) else {
+                    continue;
+                };
+                zip.start_file(entry, options(&st, CompressionMethod::Deflated))
+                    .map_err(io::Error::other)?;
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    let n = match file.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    zip.write_all(&buf[..n])?;
+                }
+            }
+            confined::Kind::Special => {}
         }
     }
     Ok(())

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
 
-use super::{CHUNK, MAX_FILE_BYTES, blocking, paths, safe_file_name, workspace};
+use super::{CHUNK, MAX_FILE_BYTES, blocking, confined, paths, read_error, safe_file_name, workspace};
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::state::AppState;
@@ -20,16 +20,16 @@ pub(crate) async fn download(
     Path((id, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let root = workspace(&st, &id, &who)?;
-    let target = paths::resolve(&root, &path)?;
+    let target = paths::resolve(&path)?;
     let wire = target.wire.clone();
     let (file, len) = blocking(move || {
-        let not_found = || ApiError::not_found(format!("file not found: {}", target.wire));
-        let file = std::fs::File::open(&target.host).map_err(|_| not_found())?;
-        let meta = file.metadata().map_err(|_| not_found())?;
-        if !meta.is_file() {
-            return Err(not_found());
+        let missing = || format!("file not found: {}", target.wire);
+        let opened = confined::Root::open(&root).and_then(|r| r.open_file(&target.parts));
+        match opened {
+            Ok(Some(found)) => Ok(found),
+            Ok(None) => Err(ApiError::not_found(missing())),
+            Err(e) => Err(read_error(e, &target.wire, missing())),
         }
-        Ok((file, meta.len()))
     })
     .await?;
     if len > MAX_FILE_BYTES {

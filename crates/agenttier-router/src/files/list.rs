@@ -1,16 +1,16 @@
 //! `GET /api/v1/sandboxes/{id}/files/?path=<dir>` (wire spec §5.1).
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
-use std::time::UNIX_EPOCH;
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use nix::fcntl::{AtFlags, readlinkat};
+use nix::sys::stat::{SFlag, fstatat};
 use serde::Serialize;
 
-use super::{blocking, paths, requested_dir};
+use super::{blocking, confined, paths, read_error, requested_dir};
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::respond::go_json;
@@ -38,41 +38,37 @@ pub(crate) async fn list(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let dir = requested_dir(&st, &id, &who, &q)?;
-    let listing = blocking(move || read_listing(dir)).await?;
+    let (root, dir) = requested_dir(&st, &id, &who, &q)?;
+    let listing = blocking(move || read_listing(&root, dir)).await?;
     Ok(go_json(StatusCode::OK, &listing))
 }
 
-fn read_listing(dir: paths::Resolved) -> Result<Listing, ApiError> {
-    let not_found = || ApiError::not_found(format!("path not found: {}", dir.wire));
-    if !std::fs::metadata(&dir.host).map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(not_found());
-    }
-    let read = std::fs::read_dir(&dir.host).map_err(|e| ApiError::internal(format!("list failed: {e}")))?;
+fn read_listing(root: &std::path::Path, dir: paths::Resolved) -> Result<Listing, ApiError> {
+    let missing = || format!("path not found: {}", dir.wire);
+    let fd = match confined::Root::open(root).and_then(|r| r.open_dir(&dir.parts)) {
+        Ok(Some(fd)) => fd,
+        Ok(None) => return Err(ApiError::not_found(missing())),
+        Err(e) => return Err(read_error(e, &dir.wire, missing())),
+    };
+    let names = confined::names(&fd).map_err(|e| ApiError::internal(format!("list failed: {e}")))?;
     let mut entries = Vec::new();
-    for item in read {
-        let item = item.map_err(|e| ApiError::internal(format!("list failed: {e}")))?;
-        let Ok(meta) = item.path().symlink_metadata() else {
+    for name in names {
+        let Ok(st) = fstatat(&fd, name.as_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else {
             continue; // removed while listing
         };
-        let mut name = item.file_name().to_string_lossy().into_owned();
-        if meta.file_type().is_symlink() {
+        let mut shown = name.clone();
+        if confined::kind_of(&st) == confined::Kind::Link {
             // As `ls -la` (and so the Router) shows links.
-            if let Ok(target) = std::fs::read_link(item.path()) {
-                name = format!("{name} -> {}", target.to_string_lossy());
+            if let Ok(target) = readlinkat(&fd, name.as_str()) {
+                shown = format!("{name} -> {}", target.to_string_lossy());
             }
         }
-        let modified_at = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs() as i64);
         entries.push(Entry {
-            name,
-            size: meta.len(),
-            is_dir: meta.is_dir(),
-            mode: mode_string(&meta),
-            modified_at,
+            name: shown,
+            size: st.st_size as u64,
+            is_dir: confined::kind_of(&st) == confined::Kind::Dir,
+            mode: mode_string(st.st_mode),
+            modified_at: st.st_mtime,
         });
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -84,25 +80,16 @@ fn read_listing(dir: paths::Resolved) -> Result<Listing, ApiError> {
 
 /// The permission string `ls -la` prints: type, then rwx for user, group and others with
 /// setuid/setgid/sticky folded in.
-pub(super) fn mode_string(meta: &std::fs::Metadata) -> String {
-    use std::os::unix::fs::FileTypeExt;
-    let ft = meta.file_type();
-    let kind = if ft.is_dir() {
-        'd'
-    } else if ft.is_symlink() {
-        'l'
-    } else if ft.is_char_device() {
-        'c'
-    } else if ft.is_block_device() {
-        'b'
-    } else if ft.is_fifo() {
-        'p'
-    } else if ft.is_socket() {
-        's'
-    } else {
-        '-'
+pub(super) fn mode_string(m: u32) -> String {
+    let kind = match SFlag::from_bits_truncate(m) & SFlag::S_IFMT {
+        SFlag::S_IFDIR => 'd',
+        SFlag::S_IFLNK => 'l',
+        SFlag::S_IFCHR => 'c',
+        SFlag::S_IFBLK => 'b',
+        SFlag::S_IFIFO => 'p',
+        SFlag::S_IFSOCK => 's',
+        _ => '-',
     };
-    let m = meta.permissions().mode();
     let bit = |mask: u32, c: char| if m & mask != 0 { c } else { '-' };
     let special = |exec: bool, flag: bool, set: char| match (exec, flag) {
         (true, true) => set,

@@ -1,9 +1,10 @@
 //! Files of a sandbox (wire spec §5, local behaviour §16): list a directory, download and upload
 //! one file, stream a zip of a directory. Everything is confined to the sandbox's `/workspace`
-//! ([`paths`]), the 32 MiB per-file limit holds exactly in both directions, and bodies are
+//! by the kernel ([`paths`] cleans, [`confined`] opens), FIFOs, sockets and devices are refused, the 32 MiB per-file limit holds exactly in both directions, and bodies are
 //! streamed: no file or archive is ever held in memory whole.
 
 mod archive;
+pub(crate) mod confined;
 mod download;
 mod list;
 pub(crate) mod paths;
@@ -42,19 +43,39 @@ fn workspace(st: &AppState, id: &str, who: &Identity) -> Result<PathBuf, ApiErro
 }
 
 /// The directory named by the `path` query parameter (default `/workspace`) of a list or archive
-/// call, resolved inside the Running sandbox's workspace.
+/// call: the Running sandbox's workspace directory and the cleaned path.
 fn requested_dir(
     st: &AppState,
     id: &str,
     who: &Identity,
     query: &std::collections::HashMap<String, String>,
-) -> Result<paths::Resolved, ApiError> {
+) -> Result<(PathBuf, paths::Resolved), ApiError> {
     let root = workspace(st, id, who)?;
     let raw = query
         .get("path")
         .filter(|p| !p.is_empty())
         .map_or(paths::WORKSPACE, String::as_str);
-    paths::resolve(&root, raw)
+    Ok((root, paths::resolve(raw)?))
+}
+
+/// The API error of a path that could not be opened for reading: 400 for a link out of the
+/// workspace or a special file, 404 otherwise (`missing` is the not-found message).
+fn read_error(e: confined::PathError, wire: &str, missing: String) -> ApiError {
+    match e {
+        confined::PathError::Escapes => escapes(wire),
+        confined::PathError::Special => special(wire),
+        confined::PathError::Io(_) => ApiError::not_found(missing),
+    }
+}
+
+fn escapes(wire: &str) -> ApiError {
+    ApiError::bad_request(format!("path escapes {} through a symlink: {wire}", paths::WORKSPACE))
+}
+
+fn special(wire: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{wire} is a FIFO, socket or device: only regular files and directories can be read or written"
+    ))
 }
 
 /// A `Content-Disposition` file name: the characters `[A-Za-z0-9._-]` of `name`, or `fallback`.

@@ -7,7 +7,7 @@ mod admin;
 mod backups;
 mod cluster;
 mod hooks;
-mod manage;
+pub(crate) mod manage;
 mod meta;
 mod mux;
 pub(crate) mod ports;

@@ -1,16 +1,38 @@
-//! How sandbox processes are started: in their own Linux namespaces, or as plain processes.
+//! How sandbox processes are started: confined in their own Linux namespaces, or as plain processes.
 //!
-//! With namespaces (root on Linux, util-linux `unshare` present), each Running
-//! sandbox has one long-lived *holder*: `unshare --mount --pid --uts --ipc --fork --kill-child
-//! --mount-proc` running a tiny `/bin/sh` init that bind-mounts the sandbox directory at
-//! `/workspace`, hides the router's data directory behind an empty tmpfs (so a sandbox cannot read
-//! another's files or the key database), sets the hostname to the sandbox name and then waits,
-//! reaping orphans. Commands join its namespaces ([`super::enter`]). Killing the holder's `unshare` kills its init
-//! (`--kill-child`), and the kernel then kills every process of that PID namespace: stop really
-//! ends everything.
+//! With namespaces (root on Linux, util-linux `unshare` present, user namespaces allowed), each
+//! Running sandbox has one long-lived *holder*: `unshare --mount --pid --uts --ipc --fork
+//! --kill-child` running a tiny `/bin/sh` init ([`HOLDER_SCRIPT`]) that, as host root, builds the
+//! sandbox's whole filesystem view on an empty tmpfs and `pivot_root`s into it:
+//!
+//! | path | what it is |
+//! |------|------------|
+//! | `/usr`, `/bin`, `/sbin`, `/lib*`, `/etc`, `/opt` | the host's, bound read-only (links kept as links) |
+//! | `/workspace` | the sandbox directory, read-write, `nosuid,nodev` |
+//! | `/tmp`, `/dev/shm` | fresh tmpfs, `nosuid,nodev` (counted in the sandbox's memory limit) |
+//! | `/proc` | a fresh procfs of the sandbox's PID namespace |
+//! | `/dev` | `null zero full random urandom tty`, a private `pts` instance, `ptmx`, `fd` links |
+//! | `/`, `/var/tmp` | the read-only tmpfs root; `/var/tmp` links to `/tmp` |
+//!
+//! Nothing else exists there: not the router's data directory, not other sandboxes, not `/root`,
+//! `/home`, `/run`, `/sys` or `/var`. The old root is detached. It then sets the hostname, starts
+//! a short-lived *keeper* that makes a user namespace and a mount namespace owned by it (a copy
+//! of the view, every mount of which the kernel now locks: the sandbox cannot unmount, remount
+//! or move them), and maps uids/gids `0..65536` of that user namespace to the sandbox's slot
+//! ([`super::confine`]). The router opens the keeper's namespaces and ends it; commands join them
+//! ([`super::enter`]) as root of the user namespace, which is an unprivileged uid on the host,
+//! with `no_new_privs` and the pod capability set. The init stays host root outside the
+//! sandbox's user namespace, so nothing inside can signal, trace or inspect it.
+//!
+//! Every process (init, commands) is also put in the sandbox's cgroups ([`super::cgroup`]).
+//! Killing the holder's `unshare` kills its init (`--kill-child`), and the kernel then kills every
+//! process of that PID namespace; the cgroup is then emptied and removed: stop really ends
+//! everything.
 //!
 //! Without namespaces a command is `/bin/sh -c` in the sandbox directory, with `WORKSPACE` and
-//! `HOME` pointing at it; nothing stops it from reading other paths.
+//! `HOME` pointing at it; nothing stops it from reading other paths. When the router is root it
+//! still gets a cgroup (limits, and stop kills all of it); otherwise stop kills the processes
+//! that carry the sandbox's `AGENTTIER_SANDBOX` tag ([`kill_tagged`]).
 //!
 //! Every command runs in its own process group, so a timeout or a stop can kill the command and
 //! everything it started (`sleep 100 & sleep 100`).
@@ -23,6 +45,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
+use super::cgroup::{Cgroup, Layout, Limits};
+use super::confine::{Confinement, Slot};
 use super::enter::Namespaces;
 use crate::errors::RouterError;
 
@@ -69,11 +93,44 @@ pub(crate) enum Isolation {
     Plain,
 }
 
-const HOLDER_SCRIPT: &str = r#"set -e
-mkdir -p /workspace
-mount --bind "$1" /workspace
-mount -t tmpfs -o size=64k,mode=0700 agenttier-hidden "$2"
+/// The holder's init, run as host root in the new mount/PID/UTS/IPC namespaces. Arguments: the
+/// sandbox directory, an empty directory to build the root on, the hostname, the host uid of
+/// root inside. Prints `ready` once the keeper's user namespace is mapped, then waits for end of
+/// input (the router's lifeline) and reaps orphans.
+pub(crate) const HOLDER_SCRIPT: &str = r#"set -e
+R="$2"
+mount -t tmpfs -o mode=0755,nosuid,nodev,size=64k agenttier-root "$R"
+cd "$R"
+for d in usr bin sbin lib lib32 lib64 libx32 etc opt; do
+  if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$d"
+  elif [ -d "/$d" ]; then mkdir "$d"; mount --bind -o ro "/$d" "$d"
+  fi
+done
+mkdir workspace tmp proc dev var
+ln -s /tmp var/tmp
+mount --bind "$1" workspace
+mount -o remount,bind,nosuid,nodev workspace
+mount -t tmpfs -o mode=1777,nosuid,nodev agenttier-tmp tmp
+mount -t proc -o nosuid,nodev,noexec proc proc
+mount -t tmpfs -o mode=0755,nosuid,size=64k agenttier-dev dev
+for n in null zero full random urandom tty; do : > "dev/$n"; mount --bind "/dev/$n" "dev/$n"; done
+mkdir dev/pts dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 agenttier-pts dev/pts
+ln -s pts/ptmx dev/ptmx
+mount -t tmpfs -o mode=1777,nosuid,nodev agenttier-shm dev/shm
+ln -s /proc/self/fd dev/fd
+ln -s /proc/self/fd/0 dev/stdin; ln -s /proc/self/fd/1 dev/stdout; ln -s /proc/self/fd/2 dev/stderr
+pivot_root . .
+umount -l .
+cd /
+mount -o remount,bind,ro /
 echo "$3" > /proc/sys/kernel/hostname
+unshare --user --mount --propagation unchanged sleep infinity </dev/null >/dev/null 2>&1 &
+k=$!
+me=$(readlink /proc/self/ns/user)
+while [ "$(readlink /proc/$k/ns/user)" = "$me" ]; do sleep 0.001; done
+echo "0 $4 65536" > /proc/$k/uid_map
+echo "0 $4 65536" > /proc/$k/gid_map
 echo ready
 exec 3<&0 </dev/null >/dev/null 2>&1
 trap 'exit 0' TERM
@@ -104,15 +161,28 @@ fn probe_namespaces() -> Result<(), String> {
         return Err("the router is not running as root".into());
     }
     let unshare = find_tool("unshare").ok_or("util-linux `unshare` not found on PATH")?;
+    if find_tool("pivot_root").is_none() {
+        return Err("util-linux `pivot_root` not found on PATH".into());
+    }
     let status = std::process::Command::new(unshare)
-        .args(["--mount", "--pid", "--uts", "--ipc", "--fork", "--mount-proc", "true"])
+        .args([
+            "--mount",
+            "--pid",
+            "--uts",
+            "--ipc",
+            "--fork",
+            "--mount-proc",
+            "--user",
+            "--map-root-user",
+            "true",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .map_err(|e| format!("cannot run unshare: {e}"))?;
     if !status.success() {
-        return Err(format!("`unshare --mount --pid --uts --ipc` failed ({status})"));
+        return Err(format!("`unshare --mount --pid --uts --ipc --user` failed ({status})"));
     }
     Ok(())
 }
@@ -120,24 +190,19 @@ fn probe_namespaces() -> Result<(), String> {
 impl Isolation {
     /// Decides the isolation for `mode`, logging a warning when sandboxes will not be isolated.
     pub(crate) fn detect(mode: IsolationMode) -> Result<Isolation, RouterError> {
+        const PLAIN: &str = "sandboxes are NOT isolated: commands run as plain processes with the \
+                             router's own user and privileges, can read and change each other's files, \
+                             the router's data directory (keys, webhook secrets) and the host; \
+                             /workspace paths do not exist (use $WORKSPACE). Do not share this router";
         match mode {
             IsolationMode::None => {
-                tracing::warn!(
-                    "isolation disabled (--isolation none): sandbox commands run as plain processes in \
-                     their sandbox directory, /workspace paths do not exist (use $WORKSPACE), and \
-                     sandboxes can read each other's files"
-                );
+                tracing::warn!("isolation disabled (--isolation none): {PLAIN}");
                 Ok(Isolation::Plain)
             }
             IsolationMode::Auto => match probe_namespaces() {
                 Ok(()) => Ok(Isolation::Namespaces),
                 Err(why) => {
-                    tracing::warn!(
-                        reason = %why,
-                        "namespaces unavailable, falling back to plain processes: sandbox commands \
-                         run in their sandbox directory, /workspace paths do not exist (use \
-                         $WORKSPACE), and sandboxes are not isolated from each other"
-                    );
+                    tracing::warn!(reason = %why, "namespaces unavailable, falling back to plain processes: {PLAIN}");
                     Ok(Isolation::Plain)
                 }
             },
@@ -147,37 +212,77 @@ impl Isolation {
         }
     }
 
-    /// Starts the namespace holder of a sandbox (namespaces only; `None` for plain processes).
-    pub(crate) async fn start_holder(self, name: &str, dir: &Path, hide: &Path) -> Result<Option<Holder>, String> {
+    /// Starts the holder of a sandbox: its namespaces (with isolation) and its cgroups (when the
+    /// layout has any). `None` for plain processes without cgroups.
+    pub(crate) async fn start_holder(
+        self,
+        name: &str,
+        dir: &Path,
+        data_dir: &Path,
+        cgroups: &Layout,
+        limits: Limits,
+    ) -> Result<Option<Holder>, String> {
+        let cgroup = match cgroups {
+            Layout::None => None,
+            layout => Some(
+                layout
+                    .create(data_dir, name, limits)
+                    .map_err(|e| format!("failed to create the sandbox cgroup: {e}"))?,
+            ),
+        };
+        let procs = |cgroup: Option<&Cgroup>| match cgroup {
+            Some(cg) => cg
+                .procs_files()
+                .map_err(|e| format!("failed to open the sandbox cgroup: {e}")),
+            None => Ok(Vec::new()),
+        };
         if self == Isolation::Plain {
-            return Ok(None);
+            let Some(cg) = cgroup else {
+                return Ok(None);
+            };
+            let confinement = Confinement::commands(procs(Some(&cg))?, None);
+            return Ok(Some(Holder {
+                inside: None,
+                confinement,
+                cgroup: Some(cg),
+            }));
         }
+        let owned = dir.to_path_buf();
+        let slot = tokio::task::spawn_blocking(move || take_slot(&owned))
+            .await
+            .map_err(|e| format!("failed to prepare workspace: {e}"))??;
         let unshare = find_tool("unshare").ok_or("util-linux `unshare` not found")?;
-        let mut child = Command::new(unshare)
-            .args([
-                "--mount",
-                "--pid",
-                "--uts",
-                "--ipc",
-                "--fork",
-                "--kill-child",
-                "--mount-proc",
-                "--propagation",
-                "private",
-                "/bin/sh",
-                "-c",
-                HOLDER_SCRIPT,
-                HOLDER_MARKER,
-            ])
-            .arg(dir)
-            .arg(hide)
-            .arg(name)
-            .env_clear()
-            .env("PATH", host_path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
+        let root_dir = data_dir.join("holder-root");
+        std::fs::create_dir_all(&root_dir).map_err(|e| format!("failed to prepare {}: {e}", root_dir.display()))?;
+        let mut cmd = Command::new(unshare);
+        cmd.args([
+            "--mount",
+            "--pid",
+            "--uts",
+            "--ipc",
+            "--fork",
+            "--kill-child",
+            "--propagation",
+            "private",
+            "/bin/sh",
+            "-c",
+            HOLDER_SCRIPT,
+            HOLDER_MARKER,
+        ])
+        .arg(dir)
+        .arg(&root_dir)
+        .arg(name)
+        .arg(slot.root().to_string())
+        .env_clear()
+        .env("PATH", host_path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+        if cgroup.is_some() {
+            Confinement::holder(procs(cgroup.as_ref())?).attach(&mut cmd);
+        }
+        let mut child = cmd
             .spawn()
             .map_err(|e| format!("failed to start sandbox namespaces: {e}"))?;
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
@@ -199,29 +304,99 @@ impl Isolation {
             ));
         }
         let lifeline = child.stdin.take().ok_or("no holder stdin")?;
-        let namespaces = match Namespaces::of(pid) {
+        let opened = tokio::task::spawn_blocking(move || open_keeper(pid))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let (namespaces, user_ns) = match opened {
             Ok(ns) => ns,
             Err(e) => {
                 let _ = child.start_kill();
                 return Err(format!("cannot open the sandbox namespaces: {e}"));
             }
         };
+        let confinement = Confinement::commands(procs(cgroup.as_ref())?, Some(user_ns));
         Ok(Some(Holder {
-            child,
-            pid,
-            namespaces,
-            _lifeline: lifeline,
-            _stdout: stdout.into_inner(),
-            _stderr: stderr,
+            inside: Some(Inside {
+                child,
+                pid,
+                namespaces,
+                _slot: slot,
+                _lifeline: lifeline,
+                _stdout: stdout.into_inner(),
+                _stderr: stderr,
+            }),
+            confinement,
+            cgroup,
         }))
     }
 }
 
-/// The process holding a sandbox's namespaces.
+/// Takes a uid slot for the sandbox directory `dir` and gives the directory tree to its root
+/// (a new, cloned or restored workspace, or one whose slot another sandbox took meanwhile).
+fn take_slot(dir: &Path) -> Result<Slot, String> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::symlink_metadata(dir)
+        .map_err(|e| format!("failed to prepare workspace: {e}"))?
+        .uid();
+    let slot = Slot::take(owner).map_err(|e| format!("failed to prepare workspace: {e}"))?;
+    if owner != slot.root() {
+        crate::files::confined::give_tree(dir, slot.root())
+            .map_err(|e| format!("failed to give the workspace to the sandbox's uid: {e}"))?;
+    }
+    Ok(slot)
+}
+
+/// Finds the keeper (the holder's init's child in another user namespace), opens its
+/// namespaces and ends it: the open descriptors keep the namespaces alive.
+fn open_keeper(unshare_pid: i32) -> std::io::Result<(Arc<Namespaces>, std::fs::File)> {
+    let not_found = || std::io::Error::other("the sandbox's keeper process was not found");
+    let init = children_of(unshare_pid).into_iter().next().ok_or_else(not_found)?;
+    let own = std::fs::read_link("/proc/self/ns/user")?;
+    let keeper = children_of(init)
+        .into_iter()
+        .find(|k| std::fs::read_link(format!("/proc/{k}/ns/user")).is_ok_and(|ns| ns != own))
+        .ok_or_else(not_found)?;
+    let opened = Namespaces::of(keeper).and_then(|ns| {
+        let user = std::fs::File::open(format!("/proc/{keeper}/ns/user"))?;
+        Ok((ns, user))
+    });
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(keeper), nix::sys::signal::Signal::SIGKILL);
+    opened
+}
+
+/// Pids whose parent is `parent` (a scan of `/proc`).
+fn children_of(parent: i32) -> Vec<i32> {
+    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    proc_dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
+                    == Some(parent)
+            })
+        })
+        .collect()
+}
+
+/// What a Running sandbox holds: its namespaces (none in plain mode), its cgroups (when the
+/// router can make them), and how a command enters both.
 pub(crate) struct Holder {
+    inside: Option<Inside>,
+    confinement: Arc<Confinement>,
+    cgroup: Option<Cgroup>,
+}
+
+/// The process holding a sandbox's namespaces.
+struct Inside {
     child: Child,
     pid: i32,
     namespaces: Arc<Namespaces>,
+    _slot: Slot,
     // The holder waits for end of input on this pipe: when the router goes away, however it goes
     // (even `kill -9`), the pipe closes, the holder exits, and `--kill-child` ends every process of
     // the sandbox, so no sandbox outlives its router.
@@ -232,14 +407,24 @@ pub(crate) struct Holder {
 }
 
 impl Holder {
-    /// Host pid of the `unshare` process.
-    pub(crate) fn pid(&self) -> i32 {
-        self.pid
+    /// Host pid of the `unshare` process (none in plain mode).
+    pub(crate) fn pid(&self) -> Option<i32> {
+        self.inside.as_ref().map(|i| i.pid)
+    }
+
+    /// Whether commands run inside namespaces (and so see `/workspace`).
+    pub(crate) fn namespaced(&self) -> bool {
+        self.inside.is_some()
     }
 
     /// Kills the holder and with it every process of the sandbox.
     pub(crate) fn kill(&mut self) {
-        let _ = self.child.start_kill();
+        if let Some(i) = &mut self.inside {
+            let _ = i.child.start_kill();
+        }
+        if let Some(cg) = &self.cgroup {
+            cg.kill_all();
+        }
     }
 }
 
@@ -252,7 +437,11 @@ impl Drop for Holder {
 /// Builds the `/bin/sh -c <command>` invocation for a sandbox, in its own process group; start it
 /// with [`spawn`].
 pub(crate) fn shell_command(holder: Option<&Holder>, dir: &Path, sandbox: &str, command: &str) -> Command {
-    let workspace = if holder.is_some() { Path::new("/workspace") } else { dir };
+    let workspace = if holder.is_some_and(Holder::namespaced) {
+        Path::new("/workspace")
+    } else {
+        dir
+    };
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(command)
@@ -268,10 +457,15 @@ pub(crate) fn shell_command(holder: Option<&Holder>, dir: &Path, sandbox: &str, 
     cmd
 }
 
-/// Starts a command built by [`shell_command`]: inside the holder's namespaces when there is one.
+/// Starts any command (one built by [`shell_command`], or a PTY shell) confined to the sandbox:
+/// in its cgroups, and inside its namespaces and user namespace when there are some.
 pub(crate) fn spawn(mut cmd: Command, holder: Option<&Holder>) -> std::io::Result<Child> {
-    match holder {
-        Some(h) => h.namespaces.spawn(cmd),
+    let Some(h) = holder else {
+        return cmd.spawn();
+    };
+    h.confinement.attach(&mut cmd);
+    match &h.inside {
+        Some(i) => i.namespaces.spawn(cmd),
         None => cmd.spawn(),
     }
 }
@@ -334,4 +528,29 @@ pub(crate) fn is_stale_holder(pid: i32, dir: &Path) -> bool {
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
     let dir = dir.as_os_str().as_encoded_bytes();
     args.contains(&HOLDER_MARKER.as_bytes()) && args.contains(&dir)
+}
+
+/// Plain mode without cgroups: SIGKILLs every process whose environment still says it belongs
+/// to the sandbox directory `dir` (`WORKSPACE=<dir>`, inherited by everything a command starts,
+/// whatever session or parent it moved to). A process that rewrote its environment escapes
+/// this; plain mode makes no isolation promise.
+pub(crate) fn kill_tagged(dir: &Path) {
+    let mut tag = b"WORKSPACE=".to_vec();
+    tag.extend_from_slice(dir.as_os_str().as_encoded_bytes());
+    let me = std::process::id() as i32;
+    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for pid in proc_dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != me)
+    {
+        let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        if env.split(|b| *b == 0).any(|var| var == tag.as_slice()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
 }

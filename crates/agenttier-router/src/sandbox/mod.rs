@@ -11,8 +11,11 @@
 //! Each transition bumps a generation counter, so a start that races a stop or delete never
 //! resurrects the sandbox.
 
+pub(crate) mod cgroup;
+pub(crate) mod confine;
 mod enter;
 pub(crate) mod isolation;
+pub(crate) mod peer;
 pub(crate) mod record;
 
 use std::collections::{BTreeMap, HashSet};
@@ -27,7 +30,8 @@ use crate::errors::{ApiError, RouterError, Violation};
 use crate::exec::{group_alive, kill_group};
 use crate::gotime::now_unix;
 use crate::store::Store;
-use isolation::{Holder, Isolation, holders_under, is_stale_holder, shell_command};
+use cgroup::{Layout, Limits};
+use isolation::{Holder, Isolation, holders_under, is_stale_holder, kill_tagged, shell_command};
 use record::{Phase, SandboxRecord};
 
 /// Message of a sandbox brought back after a router restart.
@@ -60,12 +64,17 @@ impl Entry {
         }
     }
 
-    fn kill_processes(&mut self) {
+    /// Kills every process of the sandbox; `tagged` (plain mode without cgroups) also hunts
+    /// the processes that left their process group, by their environment.
+    fn kill_processes(&mut self, tagged: Option<&Path>) {
         if let Some(mut h) = self.holder.take() {
             h.kill();
         }
         for pgid in self.pgids.drain() {
             kill_group(pgid);
+        }
+        if let Some(dir) = tagged {
+            kill_tagged(dir);
         }
     }
 }
@@ -86,6 +95,7 @@ pub(crate) struct Sandboxes {
     map: RwLock<BTreeMap<String, Entry>>,
     store: Arc<Store>,
     isolation: Isolation,
+    cgroups: Layout,
     data_dir: PathBuf,
     start_delay: Duration,
     observer: OnceLock<Observer>,
@@ -99,10 +109,19 @@ pub(crate) struct Spawned {
 
 impl Sandboxes {
     pub(crate) fn new(store: Arc<Store>, isolation: Isolation, data_dir: PathBuf, start_delay: Duration) -> Sandboxes {
+        let cgroups = Layout::detect();
+        match (&cgroups, isolation) {
+            (Layout::None, _) => tracing::warn!(
+                "no cgroups usable (not root, or no pids/memory/cpu controller mounted): sandboxes \
+                 run without process, memory or CPU limits"
+            ),
+            (layout, _) => tracing::info!(cgroups = %layout.describe(), "sandbox resource limits enforced"),
+        }
         Sandboxes {
             map: RwLock::new(BTreeMap::new()),
             store,
             isolation,
+            cgroups,
             data_dir,
             start_delay,
             observer: OnceLock::new(),
@@ -149,6 +168,9 @@ impl Sandboxes {
         for pid in holders_under(&self.data_dir.join("sandboxes")) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
+        // Their cgroups too (processes that escaped the holder's PID namespace cannot exist, but
+        // plain-mode ones can).
+        self.cgroups.clean_leftovers(&self.data_dir);
         let rows = self.store.load_sandboxes()?;
         let ports = self.store.load_ports()?;
         let mut to_start = Vec::new();
@@ -341,8 +363,13 @@ impl Sandboxes {
             }
             tokio::time::sleep(this.start_delay).await;
             let dir = this.workspace_dir(&name);
+            let limits = this.limits_of(&name);
             let prepared = match std::fs::create_dir_all(&dir) {
-                Ok(()) if dir.is_dir() => this.isolation.start_holder(&name, &dir, &this.data_dir).await,
+                Ok(()) if dir.is_dir() => {
+                    this.isolation
+                        .start_holder(&name, &dir, &this.data_dir, &this.cgroups, limits)
+                        .await
+                }
                 Ok(()) => Err(format!(
                     "failed to prepare workspace: {} is not a directory",
                     dir.display()
@@ -356,7 +383,7 @@ impl Sandboxes {
             }
             match prepared {
                 Ok(holder) => {
-                    let pid = holder.as_ref().map(Holder::pid);
+                    let pid = holder.as_ref().and_then(Holder::pid);
                     e.holder = holder;
                     let now = now_unix();
                     e.rec.phase = Phase::Running;
@@ -383,9 +410,26 @@ impl Sandboxes {
         });
     }
 
+    /// The resource limits a sandbox starts with: its `resources` (set by PATCH, applied on the
+    /// next start), else the defaults.
+    fn limits_of(&self, name: &str) -> Limits {
+        let map = self.read();
+        let Some(e) = map.get(name) else {
+            return Limits::default();
+        };
+        let spec = crate::routes::manage::Spec::of(&e.rec);
+        Limits::from_resources(spec.resource("cpu").as_deref(), spec.resource("memory").as_deref())
+    }
+
+    /// The directory whose processes are hunted by environment on stop (plain mode without
+    /// cgroups only).
+    fn tagged(&self, name: &str) -> Option<PathBuf> {
+        (self.isolation == Isolation::Plain && matches!(self.cgroups, Layout::None)).then(|| self.workspace_dir(name))
+    }
+
     fn stop_entry(&self, e: &mut Entry, message: &str) {
         e.generation += 1;
-        e.kill_processes();
+        e.kill_processes(self.tagged(&e.rec.name).as_deref());
         e.running_since = None;
         e.rec.phase = Phase::Stopped;
         e.rec.message = message.into();
@@ -425,7 +469,7 @@ impl Sandboxes {
             )));
         }
         e.generation += 1;
-        e.kill_processes();
+        e.kill_processes(self.tagged(&e.rec.name).as_deref());
         e.rec.phase = Phase::Creating;
         e.rec.message = "Resuming".into();
         self.persist(&e.rec);
@@ -445,7 +489,7 @@ impl Sandboxes {
                 _ => return Err(ApiError::sandbox_not_found(id)),
             };
             e.generation += 1;
-            e.kill_processes();
+            e.kill_processes(self.tagged(&e.rec.name).as_deref());
             e.rec.phase = Phase::Deleting;
             self.store
                 .save_sandbox(&e.rec)
@@ -550,7 +594,7 @@ impl Sandboxes {
         let mut map = self.write();
         for e in map.values_mut() {
             e.generation += 1;
-            e.kill_processes();
+            e.kill_processes(self.tagged(&e.rec.name).as_deref());
             let _ = self.store.set_holder_pid(&e.rec.name, None);
         }
     }

@@ -1,0 +1,190 @@
+//! Who a sandbox's processes are on the host: an unprivileged uid range per sandbox, and the
+//! last steps of starting a command in it.
+//!
+//! Each Running sandbox owns a *slot*: uids and gids `0..65536` inside map to
+//! `UID_BASE + slot * 65536 ..` on the host, a range no host account uses. Root inside is
+//! therefore an ordinary unprivileged uid outside: it has no capability over the host, cannot
+//! change files owned by host users (they appear as `nobody` inside), and differs from every
+//! other sandbox's uids. The workspace belongs to the slot's root, so the router (host root) and
+//! the sandbox can both write it.
+//!
+//! [`Confinement::apply`] runs in the forked child of the router just before `exec`: it moves the
+//! child into the sandbox's cgroups, into its user namespace as uid/gid 0, drops the capability
+//! bounding set to what a platform pod gets and sets `no_new_privs`.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::{Arc, Mutex};
+
+use rustix::fs::{Mode, OFlags};
+use rustix::thread::{CapabilitySet, LinkNameSpaceType};
+
+/// `oom_score_adj` of sandbox commands (and what they start).
+const OOM_SCORE_ADJ: &[u8] = b"500";
+
+/// First host uid (and gid) of the sandbox ranges: 2^30, far above any login or system account.
+pub(crate) const UID_BASE: u32 = 1 << 30;
+/// Ids per sandbox (as a pod's user namespace: 0..65535 inside).
+pub(crate) const IDS_PER_SLOT: u32 = 65536;
+/// Number of slots: the ranges end at 2^31, so host uids stay positive as an `i32`.
+const SLOTS: u32 = (1 << 30) / IDS_PER_SLOT;
+
+/// Whether a host uid belongs to some sandbox (e.g. the owner of a loopback connection).
+pub(crate) fn is_sandbox_uid(uid: u32) -> bool {
+    (UID_BASE..UID_BASE + SLOTS * IDS_PER_SLOT).contains(&uid)
+}
+
+/// The capabilities a platform pod keeps (the container runtime's default set); every other one
+/// is dropped from the bounding set of sandbox commands.
+const POD_CAPABILITIES: [CapabilitySet; 14] = [
+    CapabilitySet::CHOWN,
+    CapabilitySet::DAC_OVERRIDE,
+    CapabilitySet::FOWNER,
+    CapabilitySet::FSETID,
+    CapabilitySet::KILL,
+    CapabilitySet::SETGID,
+    CapabilitySet::SETUID,
+    CapabilitySet::SETPCAP,
+    CapabilitySet::NET_BIND_SERVICE,
+    CapabilitySet::NET_RAW,
+    CapabilitySet::SYS_CHROOT,
+    CapabilitySet::MKNOD,
+    CapabilitySet::AUDIT_WRITE,
+    CapabilitySet::SETFCAP,
+];
+
+/// Capabilities to drop: all the running kernel knows, but the pod set.
+fn capabilities_to_drop() -> Vec<CapabilitySet> {
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+        .min(63);
+    let keep = POD_CAPABILITIES.iter().fold(CapabilitySet::empty(), |a, c| a | *c);
+    (0..=last)
+        .map(|n| CapabilitySet::from_bits_retain(1u64 << n))
+        .filter(|c| !keep.contains(*c))
+        .collect()
+}
+
+/// A uid slot held by a running sandbox; released on drop.
+#[derive(Debug)]
+pub(crate) struct Slot(u32);
+
+static TAKEN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+impl Slot {
+    /// Takes the slot whose root owns `owner` (a workspace's uid) when it is free, so a sandbox
+    /// keeps its uids across restarts; otherwise a free slot picked at random (two routers on
+    /// one machine then rarely share one; if they do, their sandboxes still cannot see each
+    /// other's files or processes).
+    pub(crate) fn take(owner: u32) -> io::Result<Slot> {
+        let mut taken = TAKEN.lock().unwrap_or_else(|p| p.into_inner());
+        let own = owner
+            .checked_sub(UID_BASE)
+            .filter(|d| d % IDS_PER_SLOT == 0 && d / IDS_PER_SLOT < SLOTS)
+            .map(|d| d / IDS_PER_SLOT);
+        let start = own.unwrap_or_else(|| rand::random::<u32>() % SLOTS);
+        let free = (0..SLOTS)
+            .map(|i| (start + i) % SLOTS)
+            .find(|s| !taken.contains(s))
+            .ok_or_else(|| io::Error::other("no free sandbox uid range"))?;
+        taken.insert(free);
+        Ok(Slot(free))
+    }
+
+    /// Host uid (and gid) of root inside.
+    pub(crate) fn root(&self) -> u32 {
+        UID_BASE + self.0 * IDS_PER_SLOT
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        TAKEN.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.0);
+    }
+}
+
+/// What a command must go through to be inside a sandbox.
+pub(crate) struct Confinement {
+    /// `cgroup.procs` of each of the sandbox's cgroups, opened for writing.
+    cgroup_procs: Vec<File>,
+    /// The sandbox's user namespace (none in plain mode).
+    user_ns: Option<File>,
+    /// Whether this confines commands (rather than the holder's init).
+    command: bool,
+    /// Capabilities removed from the bounding set.
+    drop: Vec<CapabilitySet>,
+}
+
+impl Confinement {
+    /// How commands enter: the cgroups and, with namespaces, the user namespace.
+    pub(crate) fn commands(cgroup_procs: Vec<File>, user_ns: Option<File>) -> Arc<Confinement> {
+        Arc::new(Confinement {
+            cgroup_procs,
+            user_ns,
+            command: true,
+            drop: capabilities_to_drop(),
+        })
+    }
+
+    /// How the holder's init enters its cgroups (it stays host root, outside the user namespace).
+    pub(crate) fn holder(cgroup_procs: Vec<File>) -> Arc<Confinement> {
+        Arc::new(Confinement {
+            cgroup_procs,
+            user_ns: None,
+            command: false,
+            drop: Vec::new(),
+        })
+    }
+
+    /// Confines the calling process; runs in a freshly forked child, so it only makes system
+    /// calls on data prepared before the fork (no allocation, no locks).
+    fn apply(&self) -> io::Result<()> {
+        for procs in &self.cgroup_procs {
+            // "0" moves the writing process.
+            rustix::io::write(procs, b"0")?;
+        }
+        // The OOM killer picks commands before the sandbox's init, whose death would end the
+        // sandbox (lowering the init's score instead needs CAP_SYS_RESOURCE, which not every
+        // host grants).
+        if self.command {
+            let adj = rustix::fs::open(
+                c"/proc/self/oom_score_adj",
+                OFlags::WRONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            rustix::io::write(&adj, OOM_SCORE_ADJ)?;
+        }
+        let Some(user) = &self.user_ns else {
+            return Ok(());
+        };
+        rustix::thread::move_into_link_name_space(user.as_fd(), Some(LinkNameSpaceType::User))?;
+        for cap in &self.drop {
+            rustix::thread::remove_capability_from_bounding_set(*cap)?;
+        }
+        rustix::thread::set_no_new_privs(true)?;
+        rustix::thread::set_thread_groups(&[])?;
+        let root_gid = rustix::process::Gid::ROOT;
+        rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid)?;
+        let root_uid = rustix::process::Uid::ROOT;
+        rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid)?;
+        Ok(())
+    }
+
+    /// Makes `cmd` run [`Confinement::apply`] between fork and exec.
+    // The one `unsafe` of the router: a `pre_exec` hook is the only way to give a child a user
+    // namespace (a multithreaded process may not join one itself) and a cgroup before it runs
+    // anything. `apply` is async-signal-safe: raw system calls on file descriptors and values
+    // prepared before the fork, no allocation, no lock. Tested by every namespaced exec.
+    #[allow(unsafe_code)]
+    pub(crate) fn attach(self: &Arc<Self>, cmd: &mut tokio::process::Command) {
+        let this = self.clone();
+        // SAFETY: see above; the closure only calls `apply`.
+        unsafe {
+            cmd.pre_exec(move || this.apply());
+        }
+    }
+}
