@@ -5,6 +5,7 @@
 mod router {
     mod agent;
     mod api;
+    mod browser;
     pub mod common;
     mod crash;
     mod exec;
@@ -16,5 +17,6 @@ mod router {
     mod ports;
     mod restart;
     mod security;
+    mod slow;
     mod wire;
 }
