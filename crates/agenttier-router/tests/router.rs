@@ -14,6 +14,7 @@ mod router {
     mod isolation;
     mod lifecycle;
     mod ownership;
+    mod persist;
     mod ports;
     mod restart;
     mod security;
