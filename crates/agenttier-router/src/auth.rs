@@ -211,7 +211,10 @@ pub(crate) async fn require_auth(State(auth): State<Arc<Auth>>, mut req: Request
             req.extensions_mut().insert(id);
             next.run(req).await
         }
-        Err(e) => e.into_response(),
+        Err(e) => {
+            crate::routes::drain_refused_body(req.into_body()).await;
+            e.into_response()
+        }
     }
 }
 

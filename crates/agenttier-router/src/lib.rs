@@ -100,6 +100,7 @@ mod files;
 pub mod fuzzing;
 mod gotime;
 mod governance;
+mod guard;
 pub mod keys;
 mod local;
 mod metrics;

@@ -62,6 +62,10 @@ struct ServeArgs {
     /// Browser origins allowed to call the API (CORS), comma-separated, exact match.
     #[arg(long, env = "AGENTTIER_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
     cors_allowed_origins: Vec<String>,
+    /// Host names the router answers to besides loopback (DNS-rebinding guard), comma-separated;
+    /// `*` = any.
+    #[arg(long, env = "AGENTTIER_ALLOWED_HOSTS", value_delimiter = ',')]
+    allowed_hosts: Vec<String>,
     /// Log level (error, warn, info, debug, trace) or a tracing filter.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -161,6 +165,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         start_delay: args.start_delay,
         mint_admin_key: false,
         cors_allowed_origins: args.cors_allowed_origins,
+        allowed_hosts: args.allowed_hosts,
         ..RouterOptions::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -48,8 +48,18 @@ pub struct RouterOptions {
     pub install_timeout: Duration,
     /// Silence after which an invoke stream carries a `: keepalive` comment (default 15 s).
     pub invoke_keepalive: Duration,
-    /// Browser origins allowed to call the API (CORS, exact match); none by default.
+    /// Browser origins allowed to call the API (CORS, exact match); none by default. A
+    /// state-changing request or WebSocket upgrade from any other origin (but the request's own)
+    /// is refused.
     pub cors_allowed_origins: Vec<String>,
+    /// Host names (`Host` header) the router answers to besides loopback names and addresses;
+    /// `*` = any. Guards against DNS rebinding; none by default.
+    pub allowed_hosts: Vec<String>,
+    /// Time a connection has to deliver a complete request head, counted from its accept or the
+    /// end of its previous answer: it bounds slow (slowloris) clients and idle keep-alive
+    /// connections alike. Default 40 s, above the clients' 30 s pool idle time, so a client never
+    /// reuses a connection the router is closing.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for RouterOptions {
@@ -67,6 +77,8 @@ impl Default for RouterOptions {
             install_timeout: Duration::from_secs(15 * 60),
             invoke_keepalive: Duration::from_secs(15),
             cors_allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            header_read_timeout: Duration::from_secs(40),
         }
     }
 }

@@ -1,14 +1,15 @@
 //! Binding and running the HTTP server, and clean shutdown.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::extract::ConnectInfo;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tower::ServiceExt as _;
 
 use crate::auth::{Auth, mint_key};
 use crate::errors::RouterError;
@@ -23,6 +24,9 @@ use crate::templates::Templates;
 /// How long in-flight requests may take to finish after shutdown was asked for.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Pause after a failed `accept` (e.g. no file descriptor left) before the next one.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 /// A bound, not yet running router. [`Server::run`] serves until the shutdown future completes.
 pub struct Server {
     listener: tokio::net::TcpListener,
@@ -31,6 +35,8 @@ pub struct Server {
     data_dir: PathBuf,
     state: AppState,
     cors_origins: crate::routes::CorsOrigins,
+    guard: Arc<crate::guard::Guard>,
+    header_read_timeout: Duration,
     store: Arc<Store>,
     _temp: Option<tempfile::TempDir>,
 }
@@ -116,6 +122,13 @@ impl Server {
             data_dir,
             state,
             cors_origins: opts.cors_allowed_origins.clone().into(),
+            guard: Arc::new(crate::guard::Guard::new(
+                &opts.allowed_hosts,
+                addr,
+                opts.allow_remote,
+                opts.cors_allowed_origins.clone().into(),
+            )),
+            header_read_timeout: opts.header_read_timeout,
             store,
             _temp: temp,
         })
@@ -156,36 +169,68 @@ impl Server {
                 }
             }
         });
-        let stopping = Arc::new(tokio::sync::Notify::new());
-        let graceful = {
-            let sandboxes = sandboxes.clone();
-            let stopping = stopping.clone();
-            async move {
-                shutdown.await;
-                tracing::info!("shutting down: ending every sandbox process");
-                sandboxes.kill_all();
-                stopping.notify_one();
-            }
-        };
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = crate::routes::router(self.state.clone(), self.cors_origins.clone());
-        // Peer addresses let auth recognise connections from sandbox processes.
-        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(graceful)
-            .into_future();
-        let result = tokio::select! {
-            r = server => r.map_err(RouterError::Io),
-            _ = async { stopping.notified().await; tokio::time::sleep(DRAIN_TIMEOUT).await } => {
-                tracing::warn!("in-flight requests did not finish in time; closing");
-                Ok(())
-            }
-        };
+        let app = crate::routes::router(self.state.clone(), self.cors_origins.clone(), self.guard.clone());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::select! {
+            () = accept_loop(self.listener, app, self.header_read_timeout, stopped) => {}
+            () = shutdown => {}
+        }
+        tracing::info!("shutting down: ending every sandbox process");
+        sandboxes.kill_all();
+        // Every connection finishes the request in flight and closes; the channel closes when the
+        // last one (each holds a receiver) has ended.
+        stop.send_replace(true);
+        if tokio::time::timeout(DRAIN_TIMEOUT, stop.closed()).await.is_err() {
+            tracing::warn!("in-flight requests did not finish in time; closing");
+        }
         ticker.abort();
         deliverer.abort();
         sandboxes.kill_all();
-        result
+        Ok(())
+    }
+}
+
+/// Accepts connections until `stop` turns true, each served on its own task by hyper's HTTP/1
+/// server with a header read timeout (which hyper also applies to idle keep-alive connections:
+/// its clock starts whenever the connection waits for a request head). Every request carries
+/// the peer address as [`ConnectInfo`].
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_read_timeout: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        };
+        let _ = tcp.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = http.serve_connection(TokioIo::new(tcp), service).with_upgrades();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = stop.wait_for(|stopping| *stopping) => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
     }
 }
 

@@ -5,6 +5,7 @@
 mod router {
     mod agent;
     mod api;
+    mod browser;
     pub mod common;
     mod crash;
     mod escape;
@@ -14,8 +15,10 @@ mod router {
     mod isolation;
     mod lifecycle;
     mod ownership;
+    mod persist;
     mod ports;
     mod restart;
     mod security;
+    mod slow;
     mod wire;
 }

@@ -395,7 +395,14 @@ impl Job {
                     .map_err(|err| ApiError::internal(err.to_string()))
             });
             if let Err(e) = saved {
-                tracing::warn!(sandbox = %self.id, error = ?e, "failed to persist agent configuration");
+                // Not saved: the next configure runs the install again, so say it failed.
+                tracing::error!(sandbox = %self.id, error = ?e, "failed to persist agent configuration");
+                out.send(error_event(
+                    "persist",
+                    &format!("failed to save the configuration: {}", e.item_message()),
+                ))
+                .await;
+                return "persist_failed";
             }
         }
         let result = ConfigureResponse {

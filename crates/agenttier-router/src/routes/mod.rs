@@ -28,7 +28,7 @@ use crate::errors::{ApiError, go_http_error};
 use crate::state::AppState;
 
 /// Builds the application.
-pub(crate) fn router(state: AppState, cors_origins: CorsOrigins) -> Router {
+pub(crate) fn router(state: AppState, cors_origins: CorsOrigins, guard: std::sync::Arc<crate::guard::Guard>) -> Router {
     let api = Router::new()
         .route("/api/v1/user/me", get(meta::user_me))
         .route("/api/v1/templates", get(meta::list_templates))
@@ -68,6 +68,7 @@ pub(crate) fn router(state: AppState, cors_origins: CorsOrigins) -> Router {
         .route("/api/v1/sandboxes/{id}/archive", get(crate::files::archive))
         .merge(rest_of_api())
         .route_layer(middleware::from_fn(account::require_scope))
+        .route_layer(middleware::from_fn(settle_small_body))
         .route_layer(middleware::from_fn_with_state(
             state.auth.clone(),
             crate::auth::require_auth,
@@ -79,17 +80,41 @@ pub(crate) fn router(state: AppState, cors_origins: CorsOrigins) -> Router {
         .merge(api)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(settle_small_body))
         .layer(middleware::from_fn_with_state(cors_origins, mux::cors))
+        .layer(middleware::from_fn_with_state(guard, crate::guard::guard))
         .layer(middleware::from_fn(request_id))
         .layer(middleware::from_fn(mux::clean_path))
         .with_state(state)
 }
 
-/// Bodies up to this size are read before routing.
+/// Bodies up to this size are read before the handler runs.
 const SETTLE_LIMIT: usize = 256 * 1024;
 
-/// Reads a small request body before routing, so that an answer given without reading it (a
+/// How long the body of a refused (unauthenticated) request may take to arrive before the
+/// connection is given up.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads and discards at most [`SETTLE_LIMIT`] bytes of a request body that is refused before it
+/// was read (a failed authentication), within [`DRAIN_TIMEOUT`], so that the keep-alive
+/// connection stays usable without holding the body in memory. A longer or slower body is left:
+/// hyper then closes the connection after the answer.
+pub(crate) async fn drain_refused_body(body: axum::body::Body) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut size = 0;
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while size <= SETTLE_LIMIT {
+            match stream.next().await {
+                Some(Ok(chunk)) => size += chunk.len(),
+                _ => return,
+            }
+        }
+    })
+    .await;
+}
+
+/// Reads a small request body once the caller is authenticated (never before: an anonymous
+/// client must not make the router hold 256 KiB per connection), so that an answer given without reading it (a
 /// failed authentication, an unknown sandbox, a wrong phase) never leaves unread bytes on a
 /// keep-alive connection, which hyper would then close under a client about to reuse it.
 ///

@@ -152,10 +152,21 @@ impl Sandboxes {
         self.data_dir.join("sandboxes").join(name)
     }
 
+    /// Saves a record a background transition (start, recovery) already applied; a failure is
+    /// logged, as there is no request to answer.
     fn persist(&self, rec: &SandboxRecord) {
         if let Err(e) = self.store.save_sandbox(rec) {
             tracing::error!(sandbox = %rec.name, error = %e, "failed to persist sandbox");
         }
+    }
+
+    /// Saves `rec` as the sandbox's next state before memory is changed: a state change that
+    /// was not saved answers `500` and leaves memory as the disk has it.
+    fn save_first(&self, rec: &SandboxRecord, what: &str) -> Result<(), ApiError> {
+        self.store.save_sandbox(rec).map_err(|e| {
+            tracing::error!(sandbox = %rec.name, error = %e, "failed to persist sandbox");
+            ApiError::internal(format!("failed to {what} sandbox: {e}"))
+        })
     }
 
     /// Loads every sandbox from the store. Sandboxes that were starting or running when the
@@ -259,7 +270,16 @@ impl Sandboxes {
     ) -> Result<R, ApiError> {
         let mut map = self.write();
         match map.get_mut(id) {
-            Some(e) if who.can_access(&e.rec.owner.sub) => f(e, &self.store),
+            Some(e) if who.can_access(&e.rec.owner.sub) => {
+                // `f` changes memory, then saves: when it fails (the save did), undo the change so
+                // memory keeps matching the disk.
+                let (rec, ports) = (e.rec.clone(), e.ports.clone());
+                let result = f(e, &self.store);
+                if result.is_err() {
+                    (e.rec, e.ports) = (rec, ports);
+                }
+                result
+            }
             _ => Err(ApiError::sandbox_not_found(id)),
         }
     }
@@ -427,15 +447,18 @@ impl Sandboxes {
         (self.isolation == Isolation::Plain && matches!(self.cgroups, Layout::None)).then(|| self.workspace_dir(name))
     }
 
-    fn stop_entry(&self, e: &mut Entry, message: &str) {
+    fn stop_entry(&self, e: &mut Entry, message: &str) -> Result<(), ApiError> {
+        let mut next = e.rec.clone();
+        next.phase = Phase::Stopped;
+        next.message = message.into();
+        self.save_first(&next, "stop")?;
+        e.rec = next;
         e.generation += 1;
         e.kill_processes(self.tagged(&e.rec.name).as_deref());
         e.running_since = None;
-        e.rec.phase = Phase::Stopped;
-        e.rec.message = message.into();
-        self.persist(&e.rec);
         self.emit(&e.rec, "Stopped", message);
         let _ = self.store.set_holder_pid(&e.rec.name, None);
+        Ok(())
     }
 
     /// Stop (only from Running).
@@ -451,8 +474,7 @@ impl Sandboxes {
                 e.rec.phase.as_str()
             )));
         }
-        self.stop_entry(e, "User requested stop");
-        Ok(())
+        self.stop_entry(e, "User requested stop")
     }
 
     /// Resume (only from Stopped or Error).
@@ -468,11 +490,13 @@ impl Sandboxes {
                 e.rec.phase.as_str()
             )));
         }
+        let mut next = e.rec.clone();
+        next.phase = Phase::Creating;
+        next.message = "Resuming".into();
+        self.save_first(&next, "resume")?;
+        e.rec = next;
         e.generation += 1;
         e.kill_processes(self.tagged(&e.rec.name).as_deref());
-        e.rec.phase = Phase::Creating;
-        e.rec.message = "Resuming".into();
-        self.persist(&e.rec);
         self.emit(&e.rec, "Resuming", "Resuming");
         let generation = e.generation;
         drop(map);
@@ -488,12 +512,12 @@ impl Sandboxes {
                 Some(e) if who.can_access(&e.rec.owner.sub) => e,
                 _ => return Err(ApiError::sandbox_not_found(id)),
             };
+            let mut next = e.rec.clone();
+            next.phase = Phase::Deleting;
+            self.save_first(&next, "delete")?;
+            e.rec = next;
             e.generation += 1;
             e.kill_processes(self.tagged(&e.rec.name).as_deref());
-            e.rec.phase = Phase::Deleting;
-            self.store
-                .save_sandbox(&e.rec)
-                .map_err(|err| ApiError::internal(format!("failed to delete sandbox: {err}")))?;
             self.emit(&e.rec, "Deleting", "");
         }
         self.finish_delete(id);
@@ -576,13 +600,14 @@ impl Sandboxes {
             }
             if let (Some(limit), Some(since)) = (e.rec.timeout, e.running_since) {
                 if since.elapsed() >= limit {
-                    self.stop_entry(e, "Max runtime exceeded");
+                    // Not saved: it stays Running and the next tick tries again.
+                    let _ = self.stop_entry(e, "Max runtime exceeded");
                     continue;
                 }
             }
             if let Some(idle) = e.rec.idle_timeout {
                 if e.active == 0 && e.last_used.elapsed() >= idle {
-                    self.stop_entry(e, "Idle timeout exceeded");
+                    let _ = self.stop_entry(e, "Idle timeout exceeded");
                 }
             }
         }

@@ -319,7 +319,7 @@ fn kill_9_during_upload() {
     let mut sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         sock,
-        "PUT /api/v1/sandboxes/up/files/workspace/big.bin HTTP/1.1\r\nhost: x\r\nx-api-key: {key}\r\n\
+        "PUT /api/v1/sandboxes/up/files/workspace/big.bin HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: {key}\r\n\
          content-type: application/octet-stream\r\ncontent-length: {total}\r\n\r\n"
     )
     .unwrap();
