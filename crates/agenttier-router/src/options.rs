@@ -50,6 +50,10 @@ pub struct RouterOptions {
     pub invoke_keepalive: Duration,
     /// Browser origins allowed to call the API (CORS, exact match); none by default.
     pub cors_allowed_origins: Vec<String>,
+    /// Interval of a terminal session's heartbeat frames and WebSocket pings (default 30 s).
+    pub terminal_heartbeat: Duration,
+    /// A terminal client that answers no ping for this long is dropped (default 70 s).
+    pub terminal_pong_timeout: Duration,
 }
 
 impl Default for RouterOptions {
@@ -67,6 +71,8 @@ impl Default for RouterOptions {
             install_timeout: Duration::from_secs(15 * 60),
             invoke_keepalive: Duration::from_secs(15),
             cors_allowed_origins: Vec::new(),
+            terminal_heartbeat: Duration::from_secs(30),
+            terminal_pong_timeout: Duration::from_secs(70),
         }
     }
 }
