@@ -288,6 +288,126 @@ impl ServerFrame {
     }
 }
 
+/// What a client reads from a terminal session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TerminalEvent {
+    /// Terminal output (stdout and stderr merged, as on any terminal).
+    Output(String),
+    /// The server reported a problem.
+    Error(String),
+    /// The server ended the session; nothing follows.
+    Close {
+        /// Why.
+        reason: CloseReason,
+        /// The code the server attached, if any.
+        code: Option<i64>,
+    },
+}
+
+impl TerminalEvent {
+    /// The event a server text message carries: `None` for heartbeats, pongs and anything
+    /// unknown or malformed (ignored, as the protocol asks).
+    pub fn from_text(text: &str) -> Option<TerminalEvent> {
+        match ServerFrame::decode(text)? {
+            ServerFrame::Output { data, .. } => Some(TerminalEvent::Output(data)),
+            ServerFrame::Error { message } => Some(TerminalEvent::Error(message)),
+            ServerFrame::Close { reason, code } => Some(TerminalEvent::Close { reason, code }),
+            ServerFrame::Pong | ServerFrame::Heartbeat { .. } => None,
+        }
+    }
+}
+
+/// How to open a terminal ([`TerminalOptions::default`]: an interactive shell, 80×24).
+///
+/// ```
+/// use agenttier_core::terminal::TerminalOptions;
+/// let opts = TerminalOptions::default().size(120, 40).command("htop");
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TerminalOptions {
+    /// Columns of the window, sent as the first frame.
+    pub cols: u16,
+    /// Rows of the window.
+    pub rows: u16,
+    /// Run this command on the terminal instead of an interactive shell (`?command=`; an
+    /// extension of the local router: other servers ignore it and open a shell).
+    pub command: Option<String>,
+    /// Pin the sandbox lookup to this namespace (`?namespace=`).
+    pub namespace: Option<String>,
+}
+
+impl Default for TerminalOptions {
+    fn default() -> Self {
+        TerminalOptions {
+            cols: 80,
+            rows: 24,
+            command: None,
+            namespace: None,
+        }
+    }
+}
+
+impl TerminalOptions {
+    /// Window size.
+    pub fn size(mut self, cols: u16, rows: u16) -> Self {
+        self.cols = cols;
+        self.rows = rows;
+        self
+    }
+
+    /// A command to run instead of the interactive shell.
+    pub fn command(mut self, command: impl Into<String>) -> Self {
+        self.command = Some(command.into());
+        self
+    }
+
+    /// The namespace the sandbox lives in.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+}
+
+/// The WebSocket URL of a sandbox's terminal: the client's base URL with `ws`/`wss` for
+/// `http`/`https`, `/ws/terminal/<id>` and the options' query. Credentials travel in headers
+/// (never in the URL, where logs would keep them).
+///
+/// ```
+/// use agenttier_core::terminal::{TerminalOptions, terminal_url};
+/// let url = terminal_url("https://at.example/prefix", "my box", &TerminalOptions::default().namespace("team a")).unwrap();
+/// assert_eq!(url, "wss://at.example/prefix/ws/terminal/my%20box?namespace=team%20a");
+/// ```
+pub fn terminal_url(base_url: &str, sandbox_id: &str, options: &TerminalOptions) -> crate::Result<String> {
+    if sandbox_id.is_empty() {
+        return Err(crate::Error::invalid_input("sandbox id must not be empty"));
+    }
+    if options.cols == 0 || options.rows == 0 {
+        return Err(crate::Error::invalid_input("terminal size must be at least 1x1"));
+    }
+    let rest = if let Some(r) = base_url.strip_prefix("https://") {
+        format!("wss://{r}")
+    } else if let Some(r) = base_url.strip_prefix("http://") {
+        format!("ws://{r}")
+    } else {
+        return Err(crate::Error::config(format!(
+            "base URL {base_url:?} must start with http:// or https://"
+        )));
+    };
+    let mut url = format!("{rest}/ws/terminal/{}", crate::request::segment(sandbox_id));
+    let mut sep = '?';
+    for (key, value) in [("namespace", &options.namespace), ("command", &options.command)] {
+        if let Some(v) = value {
+            let v = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC);
+            url.push_str(&format!("{sep}{key}={v}"));
+            sep = '&';
+        }
+    }
+    Ok(url)
+}
+
 /// Turns terminal output, read in arbitrary chunks, into valid UTF-8 text: a multi-byte
 /// character split between two reads is held back until its end arrives, and invalid bytes
 /// become U+FFFD, exactly as [`String::from_utf8_lossy`] would render the whole output.
@@ -441,6 +561,40 @@ mod tests {
             assert!(!matches!(parsed, CloseReason::Unknown(_)));
             assert_eq!(parsed.as_str(), r);
         }
+    }
+
+    #[test]
+    fn events_skip_heartbeats_and_pongs() {
+        assert_eq!(TerminalEvent::from_text(r#"{"type":"heartbeat","ts":1}"#), None);
+        assert_eq!(TerminalEvent::from_text(r#"{"type":"pong"}"#), None);
+        assert_eq!(
+            TerminalEvent::from_text(r#"{"type":"output","stream":"stdout","data":"x"}"#),
+            Some(TerminalEvent::Output("x".into()))
+        );
+        assert_eq!(
+            TerminalEvent::from_text(r#"{"type":"close","reason":"idle_timeout"}"#),
+            Some(TerminalEvent::Close {
+                reason: CloseReason::IdleTimeout,
+                code: None
+            })
+        );
+    }
+
+    #[test]
+    fn urls() {
+        let o = TerminalOptions::default();
+        assert_eq!(
+            terminal_url("http://127.0.0.1:1", "a", &o).unwrap(),
+            "ws://127.0.0.1:1/ws/terminal/a"
+        );
+        let o = o.command("ls -l /").namespace("n");
+        assert_eq!(
+            terminal_url("http://h", "a/b", &o).unwrap(),
+            "ws://h/ws/terminal/a%2Fb?namespace=n&command=ls%20%2Dl%20%2F"
+        );
+        assert!(terminal_url("ftp://h", "a", &o).is_err());
+        assert!(terminal_url("http://h", "", &o).is_err());
+        assert!(terminal_url("http://h", "a", &TerminalOptions::default().size(0, 5)).is_err());
     }
 
     proptest! {
