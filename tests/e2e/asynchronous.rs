@@ -5,7 +5,7 @@ use std::future::Future;
 pub(crate) use maybe_async::must_be_async as maybe;
 
 pub(crate) mod sdk {
-    pub use agenttier::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox};
+    pub use agenttier::{Client, ClientBuilder, DEFAULT_WAIT, Sandbox, TerminalReader};
 }
 
 #[path = "suite/mod.rs"]

@@ -24,6 +24,7 @@ use maybe_async::must_be_async as maybe;
 mod client;
 mod fileio;
 mod transport;
+mod websocket;
 
 #[cfg(feature = "kruise")]
 mod kruise_io;
@@ -38,12 +39,14 @@ pub mod kruise {
     pub use agenttier_core::kruise::*;
 }
 
+pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
 pub use client::{
     Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
     Webhooks,
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
+pub use client::{Terminal, TerminalReader, TerminalWriter};
 pub use fileio::{ReadSource, WriteSink};
 
 impl futures_core::Stream for client::InvokeStream {
@@ -56,6 +59,35 @@ impl futures_core::Stream for client::InvokeStream {
         let this = self.get_mut();
         let item = std::task::ready!(this.inner.poll_event(cx));
         std::task::Poll::Ready(this.decode(item))
+    }
+}
+
+impl futures_core::Stream for client::TerminalReader {
+    type Item = Result<TerminalEvent>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        while !this.done {
+            let item = std::task::ready!(this.ws.poll_recv(cx));
+            if let Some(event) = this.accept(item) {
+                return std::task::Poll::Ready(event);
+            }
+        }
+        std::task::Poll::Ready(None)
+    }
+}
+
+impl futures_core::Stream for client::Terminal {
+    type Item = Result<TerminalEvent>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::pin::Pin::new(self.get_mut().reader()).poll_next(cx)
     }
 }
 

@@ -22,6 +22,7 @@ use maybe_async::must_be_sync as maybe;
 mod client;
 mod fileio;
 mod transport;
+mod websocket;
 
 #[cfg(feature = "kruise")]
 mod kruise_io;
@@ -36,16 +37,34 @@ pub mod kruise {
     pub use agenttier_core::kruise::*;
 }
 
+pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
 pub use client::{
     Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
     Webhooks,
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
+pub use client::{Terminal, TerminalReader, TerminalWriter};
 pub use fileio::{ReadSource, WriteSink};
 
 impl Iterator for client::InvokeStream {
     type Item = Result<models::InvokeEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_event()
+    }
+}
+
+impl Iterator for client::TerminalReader {
+    type Item = Result<TerminalEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_event()
+    }
+}
+
+impl Iterator for client::Terminal {
+    type Item = Result<TerminalEvent>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_event()

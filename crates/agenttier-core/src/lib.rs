@@ -17,6 +17,7 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod sse;
+pub mod terminal;
 pub mod timestamp;
 pub mod webhook;
 

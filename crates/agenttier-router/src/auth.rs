@@ -157,6 +157,11 @@ impl Auth {
         cache.retain(|hash, _| !hash.starts_with(prefix));
     }
 
+    /// Whether every caller is the dev-auth identity.
+    pub(crate) fn dev_auth(&self) -> bool {
+        self.dev_auth
+    }
+
     /// The store keys live in.
     pub(crate) fn store(&self) -> &Store {
         &self.store

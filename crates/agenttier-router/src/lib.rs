@@ -113,6 +113,7 @@ mod snapshots;
 mod state;
 mod store;
 mod templates;
+mod terminal;
 mod validate;
 mod webhooks;
 

@@ -60,6 +60,10 @@ pub struct RouterOptions {
     /// connections alike. Default 40 s, above the clients' 30 s pool idle time, so a client never
     /// reuses a connection the router is closing.
     pub header_read_timeout: Duration,
+    /// Interval of a terminal session's heartbeat frames and WebSocket pings (default 30 s).
+    pub terminal_heartbeat: Duration,
+    /// A terminal client that answers no ping for this long is dropped (default 70 s).
+    pub terminal_pong_timeout: Duration,
 }
 
 impl Default for RouterOptions {
@@ -79,6 +83,8 @@ impl Default for RouterOptions {
             cors_allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             header_read_timeout: Duration::from_secs(40),
+            terminal_heartbeat: Duration::from_secs(30),
+            terminal_pong_timeout: Duration::from_secs(70),
         }
     }
 }

@@ -107,6 +107,11 @@ impl Server {
             webhooks,
             store: store.clone(),
             metrics: Arc::default(),
+            terminals: Arc::new(crate::terminal::Terminals::new(
+                opts.terminal_heartbeat,
+                opts.terminal_pong_timeout,
+                opts.cors_allowed_origins.clone().into(),
+            )),
         };
         tracing::info!(
             url = %format!("http://{addr}"),

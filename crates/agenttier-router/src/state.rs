@@ -32,4 +32,6 @@ pub(crate) struct AppState {
     pub store: Arc<crate::store::Store>,
     /// Agent-mode counters for `GET /metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Terminal WebSocket settings and open sessions.
+    pub terminals: Arc<crate::terminal::Terminals>,
 }

@@ -20,5 +20,6 @@ mod router {
     mod restart;
     mod security;
     mod slow;
+    mod terminal;
     mod wire;
 }

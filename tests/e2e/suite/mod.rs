@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod lifecycle;
 pub mod manage;
 pub mod resilience;
+pub mod terminal;
 pub mod workloads;
 
 use crate::support;
@@ -128,6 +129,10 @@ macro_rules! for_each_case {
             hooks::backups_snapshot_and_restore_the_workspace,
             hooks::warm_pool_and_cluster_report_local_figures,
             hooks::warm_pool_and_headroom_config_round_trip,
+            terminal::terminal_shell_sizes_types_and_exits,
+            terminal::terminal_halves_and_close_reasons,
+            terminal::run_in_terminal_streams_output_live,
+            terminal::terminal_refusals_are_typed_errors,
         }
     };
 }

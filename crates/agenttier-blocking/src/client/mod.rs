@@ -17,6 +17,7 @@ mod handle;
 pub mod kruise;
 mod manage;
 mod sandbox;
+mod terminal;
 mod webhooks;
 
 pub use agent::{Agent, InvokeStream};
@@ -24,6 +25,7 @@ pub use builder::ClientBuilder;
 pub use files::{FileReader, Files};
 pub use handle::Client;
 pub use sandbox::{DEFAULT_WAIT, Sandbox};
+pub use terminal::{Terminal, TerminalReader, TerminalWriter};
 
 pub use account::{ApiKeys, PreferenceMap, Preferences};
 pub use admin::{Admin, Analytics, Audit, Governance};

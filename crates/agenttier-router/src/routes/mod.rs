@@ -77,6 +77,7 @@ pub(crate) fn router(state: AppState, cors_origins: CorsOrigins, guard: std::syn
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
         .route("/metrics", get(meta::metrics))
+        .route("/ws/terminal/{id}", get(crate::terminal::connect))
         .merge(api)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)

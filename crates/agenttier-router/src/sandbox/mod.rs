@@ -578,6 +578,37 @@ impl Sandboxes {
         Ok(Spawned { child, pgid })
     }
 
+    /// Starts `command` (`/bin/sh -c`, with `env` added) in a Running sandbox for a caller
+    /// `allowed` admits (shared access included), its standard streams on `stdio` (stdin,
+    /// stdout, stderr: a terminal's PTY). Counts as activity until [`Sandboxes::finish_command`].
+    pub(crate) fn spawn_attached(
+        &self,
+        id: &str,
+        allowed: impl FnOnce(&SandboxRecord) -> bool,
+        command: &str,
+        env: &[(&str, &str)],
+        stdio: [std::process::Stdio; 3],
+    ) -> Result<Spawned, ApiError> {
+        let mut map = self.write();
+        let e = match map.get_mut(id) {
+            Some(e) if allowed(&e.rec) => e,
+            _ => return Err(ApiError::sandbox_not_found(id)),
+        };
+        if e.rec.phase != Phase::Running {
+            return Err(ApiError::not_running());
+        }
+        let mut cmd = shell_command(e.holder.as_ref(), &self.workspace_dir(id), id, command);
+        let [stdin, stdout, stderr] = stdio;
+        cmd.envs(env.iter().copied()).stdin(stdin).stdout(stdout).stderr(stderr);
+        let child = isolation::spawn(cmd, e.holder.as_ref())
+            .map_err(|err| ApiError::internal(format!("failed to start the shell: {err}")))?;
+        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        e.pgids.insert(pgid);
+        e.active += 1;
+        e.last_used = Instant::now();
+        Ok(Spawned { child, pgid })
+    }
+
     /// Records the end of a command started by [`Sandboxes::spawn_shell`].
     pub(crate) fn finish_command(&self, id: &str, pgid: i32) {
         let mut map = self.write();

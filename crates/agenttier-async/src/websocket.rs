@@ -1,0 +1,190 @@
+//! WebSocket glue of the async flavour (tokio-tungstenite): what the shared terminal code calls,
+//! under the same names as the blocking flavour's (`Transport::open_websocket`, `WsReader::recv`,
+//! `WsWriter::send`, `WsWriter::close`).
+//!
+//! The socket is split into a stream and a sink, so one task can read while another writes;
+//! pings from the server are answered by tungstenite as the reader reads.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use agenttier_core::{Error, Result, TimeoutKind, response};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+use crate::transport::Transport;
+
+type Socket = WebSocketStream<TcpStream>;
+
+/// The receiving half of a WebSocket.
+pub(crate) struct WsReader {
+    stream: SplitStream<Socket>,
+    idle_timeout: Duration,
+    idle: Pin<Box<tokio::time::Sleep>>,
+    path: String,
+}
+
+/// The sending half of a WebSocket.
+pub(crate) struct WsWriter {
+    sink: SplitSink<Socket, Message>,
+    path: String,
+}
+
+fn failure(path: &str, message: String, source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+    Error::Transport {
+        method: "GET".into(),
+        path: path.to_owned(),
+        message,
+        attempts: 1,
+        source,
+    }
+}
+
+impl Transport {
+    /// Opens a WebSocket to `url` (`ws://` only for now), sending the client's credentials and
+    /// user agent. A refused upgrade becomes the typed error of its status.
+    pub(crate) async fn open_websocket(&self, url: &str) -> Result<(WsReader, WsWriter)> {
+        let config = self.config();
+        let path = url.split_once("://").map_or(url, |(_, r)| r);
+        let path = path.find('/').map_or("/", |i| &path[i..]);
+        let path = path.split('?').next().unwrap_or(path).to_owned();
+        let Some(rest) = url.strip_prefix("ws://") else {
+            return Err(Error::config(
+                "terminals over https:// (wss://) are not supported by this client yet: reach the router over http:// (e.g. through a tunnel)",
+            ));
+        };
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| Error::invalid_input(format!("cannot build the terminal request: {e}")))?;
+        if let Some((name, value)) = config.auth.header()? {
+            request.headers_mut().insert(name, value);
+        }
+        if let Ok(agent) = config.user_agent.parse() {
+            request.headers_mut().insert(http::header::USER_AGENT, agent);
+        }
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let with_port = if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            authority.to_owned()
+        } else {
+            format!("{authority}:80")
+        };
+        let stream = match tokio::time::timeout(config.connect_timeout, TcpStream::connect(with_port.as_str())).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                return Err(failure(
+                    &path,
+                    format!("cannot connect to {authority}: {e}"),
+                    Some(Box::new(e)),
+                ));
+            }
+            Err(_) => {
+                return Err(Error::Timeout {
+                    kind: TimeoutKind::Connect,
+                    after: config.connect_timeout,
+                    method: "GET".into(),
+                    path,
+                });
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let handshake = tokio::time::timeout(config.timeout, tokio_tungstenite::client_async(request, stream)).await;
+        let socket = match handshake {
+            Ok(Ok((socket, _))) => socket,
+            Ok(Err(tungstenite::Error::Http(resp))) => {
+                let body = resp.body().clone().unwrap_or_default();
+                return Err(response::error_from(resp.status().as_u16(), resp.headers(), &body, 1));
+            }
+            Ok(Err(e)) => return Err(failure(&path, format!("WebSocket handshake failed: {e}"), None)),
+            Err(_) => {
+                return Err(Error::Timeout {
+                    kind: TimeoutKind::Request,
+                    after: config.timeout,
+                    method: "GET".into(),
+                    path,
+                });
+            }
+        };
+        let (sink, stream) = socket.split();
+        let idle_timeout = config.stream_idle_timeout;
+        Ok((
+            WsReader {
+                stream,
+                idle_timeout,
+                idle: Box::pin(tokio::time::sleep(idle_timeout)),
+                path: path.clone(),
+            },
+            WsWriter { sink, path },
+        ))
+    }
+}
+
+impl WsReader {
+    /// The next text message; `None` once the connection closed.
+    pub(crate) async fn recv(&mut self) -> Option<Result<String>> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next text message (the `Stream` impl of the terminal reader).
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<String>>> {
+        loop {
+            match self.stream.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(msg))) => {
+                    let deadline = tokio::time::Instant::now() + self.idle_timeout;
+                    self.idle.as_mut().reset(deadline);
+                    match msg {
+                        Message::Text(text) => return Poll::Ready(Some(Ok(text.as_str().to_owned()))),
+                        Message::Close(_) => return Poll::Ready(None),
+                        _ => continue,
+                    }
+                }
+                Poll::Ready(Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)))
+                | Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Some(Err(failure(
+                        &self.path,
+                        format!("the terminal connection broke: {e}"),
+                        Some(Box::new(e)),
+                    ))));
+                }
+                Poll::Pending => {
+                    if self.idle.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Some(Err(Error::Timeout {
+                            kind: TimeoutKind::Idle,
+                            after: self.idle_timeout,
+                            method: "GET".into(),
+                            path: self.path.clone(),
+                        })));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl WsWriter {
+    /// Sends one text message.
+    pub(crate) async fn send(&mut self, text: String) -> Result<()> {
+        self.sink.send(Message::text(text)).await.map_err(|e| {
+            failure(
+                &self.path,
+                format!("sending to the terminal failed: {e}"),
+                Some(Box::new(e)),
+            )
+        })
+    }
+
+    /// Starts the closing handshake (best effort: the session ends either way).
+    pub(crate) async fn close(&mut self) {
+        let _ = self.sink.close().await;
+    }
+}
