@@ -38,13 +38,15 @@ pub mod kruise {
     pub use agenttier_core::kruise::*;
 }
 
-pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
+pub use agenttier_core::{ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
 pub use client::{
     Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
     Webhooks,
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
 pub use fileio::{ReadSource, WriteSink};
+/// The reqwest this client is built on (its exact version), for [`ClientBuilder::reqwest_client`].
+pub use reqwest;
 
 impl futures_core::Stream for client::InvokeStream {
     type Item = Result<models::InvokeEvent>;
@@ -65,6 +67,6 @@ impl tokio::io::AsyncRead for client::FileReader {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        self.get_mut().inner.poll_read_into(cx, buf)
+        self.get_mut().inner.body.poll_read_into(cx, buf)
     }
 }

@@ -36,13 +36,15 @@ pub mod kruise {
     pub use agenttier_core::kruise::*;
 }
 
-pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
+pub use agenttier_core::{ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
 pub use client::{
     Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
     Webhooks,
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
 pub use fileio::{ReadSource, WriteSink};
+/// The ureq this client is built on (its exact version), for [`ClientBuilder::ureq_agent`].
+pub use ureq;
 
 impl Iterator for client::InvokeStream {
     type Item = Result<models::InvokeEvent>;
@@ -54,6 +56,6 @@ impl Iterator for client::InvokeStream {
 
 impl std::io::Read for client::FileReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read_into(buf)
+        self.inner.body.read_into(buf)
     }
 }

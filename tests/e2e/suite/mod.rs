@@ -1,6 +1,6 @@
 //! Cases shared by both flavours. Each is `#[maybe] async fn case(env: Env)`.
 
-pub(crate) use super::{maybe, pause, sdk};
+pub(crate) use super::{maybe, own_http, pause, sdk};
 
 pub mod access;
 pub mod accounts;
@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod lifecycle;
 pub mod manage;
 pub mod resilience;
+pub mod tls;
 pub mod workloads;
 
 use crate::support;
@@ -128,6 +129,10 @@ macro_rules! for_each_case {
             hooks::backups_snapshot_and_restore_the_workspace,
             hooks::warm_pool_and_cluster_report_local_figures,
             hooks::warm_pool_and_headroom_config_round_trip,
+            tls::tls_router_behind_a_private_ca_with_its_ca_added,
+            tls::tls_unknown_ca_is_refused,
+            tls::tls_danger_accept_invalid_certs_skips_verification,
+            tls::own_http_client_keeps_the_sdk_contract,
         }
     };
 }
