@@ -43,3 +43,11 @@ pub(crate) async fn read_all(mut reader: agenttier::FileReader) -> Vec<u8> {
 pub(crate) async fn pause(d: std::time::Duration) {
     tokio::time::sleep(d).await;
 }
+
+/// A builder sending through a reqwest client of the user's own, with reqwest's defaults.
+pub(crate) fn own_http(builder: agenttier::ClientBuilder) -> agenttier::ClientBuilder {
+    // reqwest comes without a crypto provider of its own (the SDK's is ring): a client built
+    // outside the SDK needs the process default installed first, as its docs say.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    builder.reqwest_client(agenttier::reqwest::Client::new())
+}

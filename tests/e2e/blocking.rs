@@ -33,3 +33,9 @@ pub(crate) fn read_all(mut reader: agenttier::blocking::FileReader) -> Vec<u8> {
 pub(crate) fn pause(d: std::time::Duration) {
     std::thread::sleep(d);
 }
+
+/// A builder sending through a ureq agent of the user's own, with ureq's defaults (which turn
+/// error statuses into errors and follow redirects).
+pub(crate) fn own_http(builder: agenttier::blocking::ClientBuilder) -> agenttier::blocking::ClientBuilder {
+    builder.ureq_agent(agenttier::blocking::ureq::Agent::new_with_defaults())
+}

@@ -40,7 +40,7 @@ pub mod kruise {
 }
 
 pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
-pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
+pub use agenttier_core::{ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
 pub use client::{
     Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
     Webhooks,
@@ -48,6 +48,8 @@ pub use client::{
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
 pub use client::{Terminal, TerminalReader, TerminalWriter};
 pub use fileio::{ReadSource, WriteSink};
+/// The reqwest this client is built on (its exact version), for [`ClientBuilder::reqwest_client`].
+pub use reqwest;
 
 impl futures_core::Stream for client::InvokeStream {
     type Item = Result<models::InvokeEvent>;
@@ -97,6 +99,6 @@ impl tokio::io::AsyncRead for client::FileReader {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        self.get_mut().inner.poll_read_into(cx, buf)
+        self.get_mut().inner.body.poll_read_into(cx, buf)
     }
 }

@@ -2,147 +2,64 @@
 
 use std::error::Error as _;
 use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use agenttier_core::request::Request;
+use agenttier_core::sse::SseEvent;
 use agenttier_core::{ClientConfig, Error, Result, TimeoutKind};
-use futures_util::StreamExt;
-
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use agenttier_core::sse::{SseEvent, SseParser};
 use bytes::Bytes;
 use futures_util::Stream;
 
-use crate::client::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};
+use crate::client::ClientBuilder;
+use crate::client::wire::{self, Failure, Head, RawResponse, SseStream, UploadMeter};
 use crate::fileio::{self, ReadSource};
-use agenttier_core::models::MAX_FILE_BYTES;
-
-/// What opening a stream gave: the stream, or a plain answer (an error status).
-pub(crate) enum Opened {
-    Stream(Box<SseStream>),
-    Answer(RawResponse),
-}
 
 type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
-/// A Server-Sent Events body being read: chunks from reqwest, events from the core parser.
-pub(crate) struct SseStream {
-    body: ByteStream,
-    parser: SseParser,
-    ended: bool,
-    request: Request,
-    limits: Limits,
-}
-
-impl fmt::Debug for SseStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SseStream")
-            .field("path", &self.request.path)
-            .field("ended", &self.ended)
-            .finish()
-    }
-}
-
-impl SseStream {
-    /// Polls for the next event; `None` once the body has ended cleanly.
-    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<SseEvent>>> {
-        loop {
-            if let Some(event) = self.parser.next_event() {
-                return Poll::Ready(Some(Ok(event)));
-            }
-            if self.ended {
-                return Poll::Ready(None);
-            }
-            let step = match self.body.as_mut().poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => {
-                    self.ended = true;
-                    self.parser.finish().map_err(Error::from)
-                }
-                Poll::Ready(Some(Ok(chunk))) => self.parser.push(&chunk).map_err(Error::from),
-                Poll::Ready(Some(Err(e))) => {
-                    let failure = if e.is_timeout() {
-                        Failure::Timeout(TimeoutKind::Idle)
-                    } else {
-                        reqwest_failure(e)
-                    };
-                    Err(failure_to_error(&self.request, failure, 1, self.limits))
-                }
-            };
-            if let Err(err) = step {
-                self.ended = true;
-                return Poll::Ready(Some(Err(err)));
-            }
-        }
-    }
-
-    /// The next event; `None` once the body has ended cleanly.
-    pub(crate) async fn next_item(&mut self) -> Option<Result<SseEvent>> {
-        std::future::poll_fn(|cx| self.poll_event(cx)).await
-    }
-}
-
-/// What opening a download gave: the body, or a plain answer (an error status).
-pub(crate) enum Fetched {
-    Body(Box<Download>),
-    Answer(RawResponse),
-}
-
-/// A response body read in chunks with the idle timeout between reads: a file download, an
-/// archive, or a Kubernetes watch.
-pub(crate) struct Download {
-    body: ByteStream,
+/// A response body being read: reqwest's chunks, the current one kept for `AsyncRead`.
+pub(crate) struct Body {
+    stream: ByteStream,
     current: Bytes,
     pos: usize,
-    len: Option<u64>,
-    request: Request,
-    limits: Limits,
 }
 
-impl fmt::Debug for Download {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Download")
-            .field("path", &self.request.path)
-            .field("len", &self.len)
-            .finish()
-    }
-}
-
-impl Download {
-    /// The body's size, when the server announced it.
-    pub(crate) fn content_length(&self) -> Option<u64> {
-        self.len
-    }
-
-    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<Option<Bytes>, reqwest::Error>> {
-        match self.body.as_mut().poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(None) => Poll::Ready(Ok(None)),
-            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Ok(Some(chunk))),
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Err(e)),
+impl Body {
+    fn new(response: reqwest::Response) -> Body {
+        Body {
+            stream: Box::pin(response.bytes_stream()),
+            current: Bytes::new(),
+            pos: 0,
         }
     }
 
-    /// The next chunk; `None` once the body has ended cleanly.
-    pub(crate) async fn next_chunk(&mut self) -> Result<Option<&[u8]>> {
-        match std::future::poll_fn(|cx| self.poll_chunk(cx)).await {
-            Ok(None) => Ok(None),
-            Ok(Some(chunk)) => {
+    /// Polls for the next chunk; `None` at the end of the body. A timeout here is the idle
+    /// timeout (reqwest's read timeout), the only one running while a body is read.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>, doing: &str) -> Poll<std::result::Result<Option<&[u8]>, Failure>> {
+        match std::task::ready!(self.stream.as_mut().poll_next(cx)) {
+            None => Poll::Ready(Ok(None)),
+            Some(Ok(chunk)) => {
                 self.current = chunk;
                 self.pos = self.current.len();
-                Ok(Some(&self.current))
+                Poll::Ready(Ok(Some(&self.current)))
             }
-            Err(e) => {
-                let failure = if e.is_timeout() {
-                    Failure::Timeout(TimeoutKind::Idle)
-                } else {
-                    reqwest_failure(e)
-                };
-                Err(failure_to_error(&self.request, failure, 1, self.limits))
-            }
+            Some(Err(e)) if e.is_timeout() => Poll::Ready(Err(Failure::Timeout(TimeoutKind::Idle))),
+            Some(Err(e)) => Poll::Ready(Err(match reqwest_failure(e) {
+                Failure::Connection { message, source } => Failure::Connection {
+                    message: format!("{doing}: {message}"),
+                    source,
+                },
+                other => other,
+            })),
         }
+    }
+
+    /// The next chunk; `None` at the end of the body.
+    pub(crate) async fn next_chunk(&mut self, doing: &str) -> std::result::Result<Option<&[u8]>, Failure> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx, doing).map(|r| r.map(|c| c.is_some())))
+            .await
+            .map(|more| more.then_some(&self.current[..]))
     }
 
     /// Reads into `buf` (the `AsyncRead` impl of `FileReader`).
@@ -152,22 +69,61 @@ impl Download {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         while self.pos >= self.current.len() {
-            match std::task::ready!(self.poll_chunk(cx)) {
-                Ok(None) => return Poll::Ready(Ok(())),
-                Ok(Some(chunk)) => {
+            match std::task::ready!(self.stream.as_mut().poll_next(cx)) {
+                None => return Poll::Ready(Ok(())),
+                Some(Ok(chunk)) => {
                     self.current = chunk;
                     self.pos = 0;
                 }
-                Err(e) if e.is_timeout() => {
+                Some(Err(e)) if e.is_timeout() => {
                     return Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, e)));
                 }
-                Err(e) => return Poll::Ready(Err(std::io::Error::other(e))),
+                Some(Err(e)) => return Poll::Ready(Err(std::io::Error::other(e))),
             }
         }
         let n = buf.remaining().min(self.current.len() - self.pos);
         buf.put_slice(&self.current[self.pos..self.pos + n]);
         self.pos += n;
         Poll::Ready(Ok(()))
+    }
+}
+
+impl SseStream {
+    /// Polls for the next event (the `Stream` impl of `InvokeStream`); `None` once the body
+    /// has ended cleanly.
+    pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<SseEvent>>> {
+        loop {
+            if let Some(done) = self.events.buffered() {
+                return Poll::Ready(done);
+            }
+            let read = std::task::ready!(self.body.poll_chunk(cx, "reading the event stream"));
+            if let Some(err) = self.events.absorb(read) {
+                return Poll::Ready(Some(err));
+            }
+        }
+    }
+}
+
+/// What a client built with [`ClientBuilder::reqwest_client`] sends through.
+pub(crate) type HttpClient = reqwest::Client;
+
+impl ClientBuilder {
+    /// Sends every request through `client` instead of a client of the SDK's own (for
+    /// middleware-free customisation: a custom resolver, TLS or proxy setup, shared pools).
+    ///
+    /// The reqwest client then owns the connection: TLS and trusted roots, proxy, connect and
+    /// read timeouts (so the stream idle timeout is the client's `read_timeout`), pool,
+    /// redirects (keep them off: the SDK expects to see every answer) and `User-Agent`. The SDK
+    /// still sets, per request: the URL, credentials, `Accept` and `Content-Type`, the total
+    /// timeout of unary calls, the response size limit and retries. The TLS, proxy and
+    /// connect-timeout settings of this builder are then ignored.
+    ///
+    /// With the `rustls` feature reqwest is built without a crypto provider of its own (the
+    /// SDK passes ring to every client it builds), so install one for the process before
+    /// building yours: `rustls::crypto::ring::default_provider().install_default()`.
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
     }
 }
 
@@ -187,7 +143,10 @@ impl fmt::Debug for Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(config: ClientConfig) -> Result<Self> {
+    pub(crate) fn new(config: ClientConfig, http: Option<HttpClient>) -> Result<Self> {
+        if let Some(http) = http {
+            return Ok(Transport { http, config });
+        }
         let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.as_str())
             .connect_timeout(config.connect_timeout)
@@ -196,38 +155,11 @@ impl Transport {
             .pool_max_idle_per_host(256)
             .pool_idle_timeout(agenttier_core::config::POOL_IDLE_TIMEOUT)
             .read_timeout(config.stream_idle_timeout);
-        // With both TLS features on, reqwest would pick native-tls; rustls is this crate's default.
-        #[cfg(feature = "rustls")]
-        {
-            builder = builder.tls_backend_rustls();
-        }
-        #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-        {
-            builder = builder.tls_backend_native();
-        }
         if let Some(url) = &config.proxy {
             let proxy = reqwest::Proxy::all(url).map_err(|e| Error::config(format!("invalid proxy {url:?}: {e}")))?;
             builder = builder.proxy(proxy);
         }
-        for pem in &config.root_certificates_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::config(format!("invalid PEM root certificate: {e}")))?;
-            if certs.is_empty() {
-                return Err(Error::config("root certificate PEM holds no CERTIFICATE block"));
-            }
-            builder = if config.only_listed_roots {
-                builder.tls_certs_only(certs)
-            } else {
-                builder.tls_certs_merge(certs)
-            };
-        }
-        if let Some(identity) = &config.client_identity {
-            builder = builder.identity(client_identity(identity)?);
-        }
-        if config.danger_accept_invalid_certs {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        let http = builder
+        let http = with_tls(builder, &config)?
             .build()
             .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Transport { http, config })
@@ -241,27 +173,13 @@ impl Transport {
         tokio::time::sleep(d).await;
     }
 
-    /// Opens an event stream; an answer that is not one (an error status) is read whole.
-    pub(crate) async fn open_stream(&self, req: &Request) -> std::result::Result<Opened, Failure> {
-        let response = self.start(req).await?;
-        if !is_event_stream(response.status().as_u16(), response.headers()) {
-            return self.read_whole(response).await.map(Opened::Answer);
-        }
-        Ok(Opened::Stream(Box::new(SseStream {
-            body: Box::pin(response.bytes_stream()),
-            parser: SseParser::new(),
-            ended: false,
-            request: Request::new(req.method.clone(), req.path.clone()),
-            limits: Limits::for_request(&self.config, req),
-        })))
-    }
-
-    /// One attempt: sends `req` and reads the whole body (up to the configured limit).
+    /// One attempt of a unary call: sends `req` and reads the whole body (up to the limit),
+    /// all within the call's timeout.
     pub(crate) async fn send(&self, req: &Request) -> std::result::Result<RawResponse, Failure> {
         let deadline = req.timeout.unwrap_or(self.config.timeout);
         let attempt = async {
-            let response = self.start(req).await?;
-            self.read_whole(response).await
+            let head = self.open(req).await?;
+            wire::read_whole(head, self.config.max_response_bytes).await
         };
         match tokio::time::timeout(deadline, attempt).await {
             Ok(result) => result,
@@ -269,38 +187,29 @@ impl Transport {
         }
     }
 
-    /// Opens a body to read in chunks (a download or a watch): a success answer is returned
-    /// unread, to be read with the idle timeout (the client's read timeout); an error status is
-    /// read whole.
-    pub(crate) async fn open_download(&self, req: &Request) -> std::result::Result<Fetched, Failure> {
-        let response = self.start(req).await?;
-        if response.status().as_u16() >= 300 {
-            return self.read_whole(response).await.map(Fetched::Answer);
+    /// One attempt whose body is read progressively, with the idle timeout (the client's read
+    /// timeout) between reads.
+    pub(crate) async fn open(&self, req: &Request) -> std::result::Result<Head, Failure> {
+        let mut builder = self.request_builder(req)?;
+        if req.has_body() {
+            // hyper sends no `Content-Length` for an empty body unless told to.
+            builder = builder
+                .header(reqwest::header::CONTENT_LENGTH, req.body_bytes().len())
+                .body(req.body_bytes().to_vec());
         }
-        let len = if response.headers().contains_key(http::header::CONTENT_ENCODING) {
-            None
-        } else {
-            response.content_length()
-        };
-        Ok(Fetched::Body(Box::new(Download {
-            body: Box::pin(response.bytes_stream()),
-            current: Bytes::new(),
-            pos: 0,
-            len,
-            request: Request::new(req.method.clone(), req.path.clone()),
-            limits: Limits::for_request(&self.config, req),
-        })))
+        let response = builder.send().await.map_err(reqwest_failure)?;
+        Ok(head(response))
     }
 
     /// Sends `req` with its body read from `body` as it goes (`len` bytes, or chunked when
     /// unknown). The source is read in this task and handed to reqwest through a small
     /// channel, so it may borrow; no total timeout applies, only the idle read timeout.
-    pub(crate) async fn send_streaming_body<R: ReadSource>(
+    pub(crate) async fn upload<R: ReadSource>(
         &self,
         req: &Request,
         mut body: R,
         len: Option<u64>,
-        progress: &(dyn Fn(u64) + Send + Sync),
+        meter: &mut UploadMeter<'_>,
     ) -> std::result::Result<RawResponse, Failure> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
         let chunks = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
@@ -316,11 +225,10 @@ impl Transport {
                 .send()
                 .await
                 .map_err(reqwest_failure)?;
-            self.read_whole(response).await
+            wire::read_whole(head(response), self.config.max_response_bytes).await
         };
         let pump = async move {
-            let mut sent = 0u64;
-            let mut buf = vec![0u8; 64 * 1024];
+            let mut buf = vec![0u8; wire::CHUNK];
             loop {
                 let n = match fileio::read_some(&mut body, &mut buf).await {
                     Ok(0) => return Ok(()),
@@ -334,16 +242,10 @@ impl Transport {
                         });
                     }
                 };
-                sent += n as u64;
-                if sent > MAX_FILE_BYTES {
-                    let _ = tx
-                        .send(Err(std::io::Error::other("upload exceeds the per-file limit")))
-                        .await;
-                    return Err(Failure::Invalid(format!(
-                        "the upload is larger than {MAX_FILE_BYTES} bytes, the Router's per-file limit (32 MiB)"
-                    )));
+                if let Err(e) = meter.count(n) {
+                    let _ = tx.send(Err(e)).await;
+                    return Err(UploadMeter::too_large());
                 }
-                progress(sent);
                 if tx.send(Ok(Bytes::copy_from_slice(&buf[..n]))).await.is_err() {
                     return Ok(()); // the request ended early; its answer says why
                 }
@@ -376,59 +278,69 @@ impl Transport {
         }
         Ok(builder)
     }
+}
 
-    async fn read_whole(&self, response: reqwest::Response) -> std::result::Result<RawResponse, Failure> {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let limit = self.config.max_response_bytes;
-        let mut body = Vec::new();
-        let mut chunks = response.bytes_stream();
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(reqwest_failure)?;
-            if body.len() + chunk.len() > limit {
-                return Err(Failure::TooLarge { limit });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(RawResponse { status, headers, body })
-    }
-
-    async fn start(&self, req: &Request) -> std::result::Result<reqwest::Response, Failure> {
-        let mut builder = self.request_builder(req)?;
-        if req.has_body() {
-            // hyper sends no `Content-Length` for an empty body unless told to.
-            builder = builder
-                .header(reqwest::header::CONTENT_LENGTH, req.body_bytes().len())
-                .body(req.body_bytes().to_vec());
-        }
-        builder.send().await.map_err(reqwest_failure)
+fn head(response: reqwest::Response) -> Head {
+    Head {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: Body::new(response),
     }
 }
 
-fn client_identity(identity: &agenttier_core::ClientIdentity) -> Result<reqwest::Identity> {
-    #[cfg(feature = "rustls")]
-    {
-        let mut pem = identity.certificate_pem.clone();
-        pem.push(b'\n');
-        pem.extend_from_slice(&identity.private_key_pem);
-        reqwest::Identity::from_pem(&pem)
-            .map_err(|e| Error::config(format!("invalid client certificate or key PEM: {e}")))
+/// reqwest's TLS: the shared rustls configuration (ring provider, the shared roots), or the
+/// platform's library with native-tls, which wins when both are enabled.
+#[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+fn with_tls(builder: reqwest::ClientBuilder, config: &ClientConfig) -> Result<reqwest::ClientBuilder> {
+    Ok(builder.tls_backend_preconfigured(crate::client::tls::rustls_config(config)?))
+}
+
+#[cfg(feature = "native-tls")]
+fn with_tls(mut builder: reqwest::ClientBuilder, config: &ClientConfig) -> Result<reqwest::ClientBuilder> {
+    use crate::client::tls::Anchors;
+
+    builder = builder.tls_backend_native();
+    if config.danger_accept_invalid_certs {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    } else if config.uses_tls() {
+        builder = match Anchors::of(config)? {
+            // The native library reads the OS store itself (SSL_CERT_FILE and SSL_CERT_DIR too).
+            Anchors::Os(extra) => builder.tls_certs_merge(native_certificates(&extra)?),
+            exactly => builder.tls_certs_only(native_certificates(&exactly.resolve()?)?),
+        };
     }
-    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
-    {
-        reqwest::Identity::from_pkcs8_pem(&identity.certificate_pem, &identity.private_key_pem).map_err(|e| {
-            Error::config(format!(
-                "invalid client certificate or key PEM (native-tls needs a PKCS#8 key): {e}"
-            ))
+    if let Some(identity) = &config.client_identity {
+        let identity = reqwest::Identity::from_pkcs8_pem(&identity.certificate_pem, &identity.private_key_pem)
+            .map_err(|e| {
+                Error::config(format!(
+                    "invalid client certificate or key PEM (native-tls needs a PKCS#8 key): {e}"
+                ))
+            })?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
+}
+
+#[cfg(feature = "native-tls")]
+fn native_certificates(certs: &[rustls_pki_types::CertificateDer<'static>]) -> Result<Vec<reqwest::Certificate>> {
+    certs
+        .iter()
+        .map(|der| {
+            reqwest::Certificate::from_der(der.as_ref())
+                .map_err(|e| Error::config(format!("unusable root certificate: {e}")))
         })
+        .collect()
+}
+
+/// Without a TLS feature only `http` URLs work; an `https` one is refused when the client is built.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn with_tls(builder: reqwest::ClientBuilder, config: &ClientConfig) -> Result<reqwest::ClientBuilder> {
+    if config.uses_tls() {
+        return Err(Error::config(
+            "an https URL needs TLS: enable the `rustls` (default) or `native-tls` feature",
+        ));
     }
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
-    {
-        let _ = identity;
-        Err(Error::config(
-            "client certificates need the rustls or native-tls feature",
-        ))
-    }
+    Ok(builder)
 }
 
 fn reqwest_failure(err: reqwest::Error) -> Failure {

@@ -38,7 +38,7 @@ pub mod kruise {
 }
 
 pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
-pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
+pub use agenttier_core::{ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
 pub use client::{
     Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
     Webhooks,
@@ -46,6 +46,8 @@ pub use client::{
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
 pub use client::{Terminal, TerminalReader, TerminalWriter};
 pub use fileio::{ReadSource, WriteSink};
+/// The ureq this client is built on (its exact version), for [`ClientBuilder::ureq_agent`].
+pub use ureq;
 
 impl Iterator for client::InvokeStream {
     type Item = Result<models::InvokeEvent>;
@@ -73,6 +75,6 @@ impl Iterator for client::Terminal {
 
 impl std::io::Read for client::FileReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read_into(buf)
+        self.inner.body.read_into(buf)
     }
 }

@@ -4,116 +4,28 @@ use std::fmt;
 use std::io::Read;
 use std::time::Duration;
 
-use agenttier_core::models::MAX_FILE_BYTES;
 use agenttier_core::request::Request;
 use agenttier_core::{ClientConfig, Error, Result, TimeoutKind};
 use ureq::Agent;
 use ureq::config::Config;
 
-use agenttier_core::sse::{SseEvent, SseParser};
-
-use crate::client::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};
+use crate::client::ClientBuilder;
+use crate::client::wire::{self, CHUNK, Failure, Head, RawResponse, UploadMeter};
 use crate::fileio::{self, ReadSource};
 
-/// What opening a stream gave: the stream, or a plain answer (an error status).
-pub(crate) enum Opened {
-    Stream(Box<SseStream>),
-    Answer(RawResponse),
-}
-
-/// A Server-Sent Events body being read: bytes from ureq, events from the core parser.
-pub(crate) struct SseStream {
-    reader: ureq::BodyReader<'static>,
-    parser: SseParser,
-    buf: Vec<u8>,
-    ended: bool,
-    request: Request,
-    limits: Limits,
-}
-
-impl fmt::Debug for SseStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SseStream")
-            .field("path", &self.request.path)
-            .field("ended", &self.ended)
-            .finish()
-    }
-}
-
-impl SseStream {
-    /// The next event; `None` once the body has ended cleanly.
-    pub(crate) fn next_item(&mut self) -> Option<Result<SseEvent>> {
-        loop {
-            if let Some(event) = self.parser.next_event() {
-                return Some(Ok(event));
-            }
-            if self.ended {
-                return None;
-            }
-            let step = match self.reader.read(&mut self.buf) {
-                Ok(0) => {
-                    self.ended = true;
-                    self.parser.finish().map_err(Error::from)
-                }
-                Ok(n) => self.parser.push(&self.buf[..n]).map_err(Error::from),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
-                Err(e) => Err(failure_to_error(
-                    &self.request,
-                    io_failure(e, "reading the event stream"),
-                    1,
-                    self.limits,
-                )),
-            };
-            if let Err(err) = step {
-                self.ended = true;
-                return Some(Err(err));
-            }
-        }
-    }
-}
-
-/// What opening a download gave: the body, or a plain answer (an error status).
-pub(crate) enum Fetched {
-    Body(Box<Download>),
-    Answer(RawResponse),
-}
-
-/// A response body read in chunks with the idle timeout between reads: a file download, an
-/// archive, or a Kubernetes watch.
-pub(crate) struct Download {
+/// A response body being read: ureq's reader and a buffer for its chunks.
+pub(crate) struct Body {
     reader: ureq::BodyReader<'static>,
     buf: Vec<u8>,
-    len: Option<u64>,
-    request: Request,
-    limits: Limits,
 }
 
-impl fmt::Debug for Download {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Download")
-            .field("path", &self.request.path)
-            .field("len", &self.len)
-            .finish()
-    }
-}
-
-impl Download {
-    /// The body's size, when the server announced it.
-    pub(crate) fn content_length(&self) -> Option<u64> {
-        self.len
-    }
-
-    /// The next chunk; `None` once the body has ended cleanly.
-    pub(crate) fn next_chunk(&mut self) -> Result<Option<&[u8]>> {
+impl Body {
+    /// The next chunk; `None` at the end of the body.
+    pub(crate) fn next_chunk(&mut self, doing: &str) -> std::result::Result<Option<&[u8]>, Failure> {
         match fileio::read_some(&mut self.reader, &mut self.buf) {
             Ok(0) => Ok(None),
             Ok(n) => Ok(Some(&self.buf[..n])),
-            Err(e) => Err(failure_to_error(
-                &self.request,
-                io_failure(e, "reading the download"),
-                1,
-                self.limits,
-            )),
+            Err(e) => Err(io_failure(e, doing)),
         }
     }
 
@@ -124,29 +36,45 @@ impl Download {
 }
 
 /// An upload source that reports progress and refuses to go past the per-file limit.
-struct Limited<'a, R> {
+struct Metered<'m, 'p, R> {
     inner: R,
-    sent: u64,
+    meter: &'m mut UploadMeter<'p>,
+    /// Whether the meter stopped the upload (ureq then reports some I/O error of its own).
     exceeded: bool,
-    progress: &'a (dyn Fn(u64) + Send + Sync),
 }
 
-impl<R: ReadSource> Read for Limited<'_, R> {
+impl<R: ReadSource> Read for Metered<'_, '_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = fileio::read_some(&mut self.inner, buf)?;
-        self.sent += n as u64;
-        if self.sent > MAX_FILE_BYTES {
-            self.exceeded = true;
-            return Err(std::io::Error::other("upload exceeds the per-file limit"));
-        }
-        (self.progress)(self.sent);
+        self.meter.count(n).inspect_err(|_| self.exceeded = true)?;
         Ok(n)
+    }
+}
+
+/// What a client built with [`ClientBuilder::ureq_agent`] sends through.
+pub(crate) type HttpClient = Agent;
+
+impl ClientBuilder {
+    /// Sends every request through `agent` instead of an agent of the SDK's own (for a custom
+    /// resolver, connector, TLS or proxy setup).
+    ///
+    /// The agent then owns the connection: TLS and trusted roots, proxy, connect timeout,
+    /// pool, `User-Agent`. The SDK still sets, per request: the URL, credentials, `Accept` and
+    /// `Content-Type`, the call and idle timeouts, no redirects, HTTP error statuses as answers
+    /// (not errors), the response size limit and retries. The TLS and proxy settings of this
+    /// builder are then ignored.
+    pub fn ureq_agent(mut self, agent: Agent) -> Self {
+        self.http = Some(agent);
+        self
     }
 }
 
 /// Sends requests with ureq and sleeps with the thread.
 pub(crate) struct Transport {
     agent: Agent,
+    /// Whether the agent came from the user: its settings are then not ours, so every request
+    /// carries the settings the SDK relies on.
+    custom: bool,
     config: ClientConfig,
 }
 
@@ -160,7 +88,14 @@ impl fmt::Debug for Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(config: ClientConfig) -> Result<Self> {
+    pub(crate) fn new(config: ClientConfig, http: Option<HttpClient>) -> Result<Self> {
+        if let Some(agent) = http {
+            return Ok(Transport {
+                agent,
+                custom: true,
+                config,
+            });
+        }
         let proxy = match &config.proxy {
             Some(url) => Some(ureq::Proxy::new(url).map_err(|e| Error::config(format!("invalid proxy {url:?}: {e}")))?),
             None => ureq::Proxy::try_from_env(),
@@ -175,11 +110,11 @@ impl Transport {
             .timeout_recv_response(Some(config.timeout))
             .timeout_recv_body(Some(config.timeout))
             .proxy(proxy)
-            .tls_config(tls_config(&config)?)
             .max_idle_connections_per_host(64)
             .max_idle_age(agenttier_core::config::POOL_IDLE_TIMEOUT);
         Ok(Transport {
-            agent: builder.build().into(),
+            agent: with_tls(builder, &config)?.build().into(),
+            custom: false,
             config,
         })
     }
@@ -192,130 +127,45 @@ impl Transport {
         std::thread::sleep(d);
     }
 
-    /// One attempt: sends `req` and reads the whole body (up to the configured limit).
+    /// One attempt of a unary call: sends `req` and reads the whole body (up to the limit).
     pub(crate) fn send(&self, req: &Request) -> std::result::Result<RawResponse, Failure> {
-        let response = self.start(req)?;
-        self.read_whole(response)
+        let head = self.start(req, Phase::Unary)?;
+        wire::read_whole(head, self.config.max_response_bytes)
     }
 
-    /// Opens an event stream; an answer that is not one (an error status) is read whole.
-    pub(crate) fn open_stream(&self, req: &Request) -> std::result::Result<Opened, Failure> {
-        let response = self.start(req)?;
-        if !is_event_stream(response.status().as_u16(), response.headers()) {
-            return self.read_whole(response).map(Opened::Answer);
-        }
-        Ok(Opened::Stream(Box::new(SseStream {
-            reader: response.into_body().into_reader(),
-            parser: SseParser::new(),
-            buf: vec![0; 64 * 1024],
-            ended: false,
-            request: Request::new(req.method.clone(), req.path.clone()),
-            limits: Limits::for_request(&self.config, req),
-        })))
-    }
-
-    /// Opens a body to read in chunks (a download or a watch): a success answer is returned
-    /// unread, to be read with the idle timeout; an error status is read whole.
-    pub(crate) fn open_download(&self, req: &Request) -> std::result::Result<Fetched, Failure> {
-        let response = self.start_streaming(req, None)?;
-        if response.status().as_u16() >= 300 {
-            return self.read_whole(response).map(Fetched::Answer);
-        }
-        let len = content_length(response.headers());
-        Ok(Fetched::Body(Box::new(Download {
-            reader: response.into_body().into_reader(),
-            buf: vec![0; 64 * 1024],
-            len,
-            request: Request::new(req.method.clone(), req.path.clone()),
-            limits: Limits::for_request(&self.config, req),
-        })))
+    /// One attempt whose body is read progressively, with the idle timeout between reads.
+    pub(crate) fn open(&self, req: &Request) -> std::result::Result<Head, Failure> {
+        self.start(req, Phase::Progressive)
     }
 
     /// Sends `req` with its body read from `body` as it goes (`len` bytes, or chunked when
     /// unknown), with idle timeouts on every read and write instead of a total one.
-    pub(crate) fn send_streaming_body<R: ReadSource>(
+    pub(crate) fn upload<R: ReadSource>(
         &self,
         req: &Request,
         body: R,
         len: Option<u64>,
-        progress: &(dyn Fn(u64) + Send + Sync),
+        meter: &mut UploadMeter<'_>,
     ) -> std::result::Result<RawResponse, Failure> {
-        let mut source = Limited {
+        let mut source = Metered {
             inner: body,
-            sent: 0,
+            meter,
             exceeded: false,
-            progress,
         };
-        let result = self.start_streaming(req, Some((&mut source, len)));
+        let mut builder = self
+            .request_builder(req)?
+            .header(http::header::CONTENT_TYPE, "application/octet-stream");
+        if let Some(len) = len {
+            builder = builder.header(http::header::CONTENT_LENGTH, len);
+        }
+        let request = builder
+            .body(ureq::SendBody::from_reader(&mut source))
+            .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
+        let result = self.run(request, req, Phase::Upload);
         if source.exceeded {
-            return Err(Failure::Invalid(format!(
-                "the upload is larger than {MAX_FILE_BYTES} bytes, the Router's per-file limit (32 MiB)"
-            )));
+            return Err(UploadMeter::too_large());
         }
-        self.read_whole(result?)
-    }
-
-    fn start_streaming(
-        &self,
-        req: &Request,
-        body: Option<(&mut dyn Read, Option<u64>)>,
-    ) -> std::result::Result<http::Response<ureq::Body>, Failure> {
-        let mut builder = self.request_builder(req)?;
-        let idle = Some(self.config.stream_idle_timeout);
-        // Only a watch sets a total cap (its deadline); transfers run as long as data flows.
-        let cap = req.timeout.filter(|_| req.is_streaming());
-        let result = match body {
-            None => {
-                let request = builder
-                    .body(())
-                    .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
-                let request = self
-                    .agent
-                    .configure_request(request)
-                    .timeout_global(cap)
-                    .timeout_recv_body(None)
-                    .timeout_per_read(idle)
-                    .build();
-                self.agent.run(request)
-            }
-            Some((reader, len)) => {
-                builder = builder.header(http::header::CONTENT_TYPE, "application/octet-stream");
-                if let Some(len) = len {
-                    builder = builder.header(http::header::CONTENT_LENGTH, len);
-                }
-                let request = builder
-                    .body(ureq::SendBody::from_reader(reader))
-                    .map_err(|e| Failure::Invalid(format!("invalid request: {e}")))?;
-                let request = self
-                    .agent
-                    .configure_request(request)
-                    .timeout_global(cap)
-                    .timeout_send_body(None)
-                    .timeout_per_read(idle)
-                    .timeout_per_write(idle)
-                    .build();
-                self.agent.run(request)
-            }
-        };
-        result.map_err(ureq_failure)
-    }
-
-    fn read_whole(&self, response: http::Response<ureq::Body>) -> std::result::Result<RawResponse, Failure> {
-        let (parts, body) = response.into_parts();
-        let limit = self.config.max_response_bytes;
-        let mut bytes = Vec::new();
-        body.into_reader()
-            .take(limit as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| io_failure(e, "reading the response"))?;
-        if bytes.len() > limit {
-            return Err(Failure::TooLarge { limit });
-        }
-        Ok(RawResponse {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: bytes,
-        })
+        wire::read_whole(head(result.map_err(ureq_failure)?), self.config.max_response_bytes)
     }
 
     /// URL, `Accept`, `Content-Type` of the body, credentials and the request's own headers.
@@ -337,109 +187,133 @@ impl Transport {
         Ok(builder)
     }
 
-    fn start(&self, req: &Request) -> std::result::Result<http::Response<ureq::Body>, Failure> {
+    fn start(&self, req: &Request, phase: Phase) -> std::result::Result<Head, Failure> {
         let builder = self.request_builder(req)?;
         let invalid = |e: http::Error| Failure::Invalid(format!("invalid request: {e}"));
         let result = if req.has_body() {
-            self.run(builder.body(req.body_bytes()).map_err(invalid)?, req)
+            self.run(builder.body(req.body_bytes()).map_err(invalid)?, req, phase)
         } else {
-            self.run(builder.body(()).map_err(invalid)?, req)
+            self.run(builder.body(()).map_err(invalid)?, req, phase)
         };
-        result.map_err(ureq_failure)
+        result.map(head).map_err(ureq_failure)
     }
 
-    /// Runs `request` with the timeouts `req` calls for.
+    /// Runs `request` with the timeouts `req` and `phase` call for.
     ///
     /// Unary calls bound each phase (sending, waiting for the answer, reading it) by the call's
     /// timeout instead of setting ureq's global timeout: with a global timeout ureq resolves
     /// every host, even an IP literal, on a thread of its own, which costs more than a whole
-    /// call on loopback. Streams have no total timeout (only a watch's deadline), just the idle
-    /// timeout per read.
+    /// call on loopback. Bodies read progressively have no total timeout (only a watch's
+    /// deadline), just the idle timeout per read (and per write for uploads).
     fn run<S: ureq::AsSendBody>(
         &self,
         request: http::Request<S>,
         req: &Request,
+        phase: Phase,
     ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
-        if req.is_streaming() {
-            let request = self
-                .agent
-                .configure_request(request)
-                .timeout_global(req.timeout)
-                .timeout_recv_body(None)
-                .timeout_per_read(Some(self.config.stream_idle_timeout))
-                .build();
+        let phase = match phase {
+            Phase::Unary if req.is_streaming() => Phase::Progressive,
+            other => other,
+        };
+        if matches!(phase, Phase::Unary) && req.timeout.is_none() && !self.custom {
+            // The agent's own settings fit; a per-request configuration is a copy of them.
             return self.agent.run(request);
         }
-        match req.timeout {
-            // The agent's own settings fit; a per-request configuration is a copy of them.
-            None => self.agent.run(request),
-            Some(t) => {
-                let request = self
-                    .agent
-                    .configure_request(request)
-                    .timeout_send_request(Some(t))
-                    .timeout_send_body(Some(t))
-                    .timeout_recv_response(Some(t))
-                    .timeout_recv_body(Some(t))
-                    .build();
-                self.agent.run(request)
-            }
+        let mut request = self.agent.configure_request(request);
+        if self.custom {
+            // What the SDK relies on, whatever the user's agent says.
+            request = request.http_status_as_error(false).max_redirects(0);
         }
+        let idle = Some(self.config.stream_idle_timeout);
+        // Only a watch sets a total cap (its deadline); transfers run as long as data flows.
+        let cap = req.timeout.filter(|_| req.is_streaming());
+        let request = match phase {
+            Phase::Unary => {
+                let t = Some(req.timeout.unwrap_or(self.config.timeout));
+                request
+                    .timeout_send_request(t)
+                    .timeout_send_body(t)
+                    .timeout_recv_response(t)
+                    .timeout_recv_body(t)
+            }
+            Phase::Progressive => request
+                .timeout_global(cap)
+                .timeout_recv_body(None)
+                .timeout_per_read(idle),
+            Phase::Upload => request
+                .timeout_global(cap)
+                .timeout_send_body(None)
+                .timeout_per_read(idle)
+                .timeout_per_write(idle),
+        };
+        self.agent.run(request.build())
     }
 }
 
-/// `Content-Length` of a body that is not content-encoded (ureq decodes gzip itself).
-fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    if headers.contains_key(http::header::CONTENT_ENCODING) {
-        return None;
-    }
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
+/// How a request's body and answer move, which decides its timeouts.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// A call answered at once: the call's timeout on each step.
+    Unary,
+    /// An answer read as it comes (a stream, a download, a watch).
+    Progressive,
+    /// A body sent as it is read from a local source.
+    Upload,
 }
 
-fn tls_config(config: &ClientConfig) -> Result<ureq::tls::TlsConfig> {
+fn head(response: http::Response<ureq::Body>) -> Head {
+    let (parts, body) = response.into_parts();
+    Head {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: Body {
+            reader: body.into_reader(),
+            buf: vec![0; CHUNK],
+        },
+    }
+}
+
+/// ureq's TLS settings: the shared roots and the ring provider with rustls; the platform's
+/// library (and by default its own roots) with native-tls, which wins when both are enabled.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn with_tls(
+    agent: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    config: &ClientConfig,
+) -> Result<ureq::config::ConfigBuilder<ureq::typestate::AgentScope>> {
+    use crate::client::tls::Anchors;
+    use ureq::tls::{Certificate, RootCerts};
+
     let mut builder = ureq::tls::TlsConfig::builder();
-    #[cfg(all(feature = "native-tls", not(feature = "rustls")))]
+    #[cfg(feature = "native-tls")]
     {
         builder = builder.provider(ureq::tls::TlsProvider::NativeTls);
     }
-    if !config.root_certificates_pem.is_empty() {
-        let mut roots: Vec<ureq::tls::Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
-            .collect();
-        for pem in &config.root_certificates_pem {
-            let before = roots.len();
-            for item in ureq::tls::parse_pem(pem) {
-                match item {
-                    Ok(ureq::tls::PemItem::Certificate(cert)) => roots.push(cert),
-                    Ok(_) => {}
-                    Err(e) => return Err(Error::config(format!("invalid PEM root certificate: {e}"))),
-                }
-            }
-            if roots.len() == before {
-                return Err(Error::config("root certificate PEM holds no CERTIFICATE block"));
-            }
-        }
-        if config.only_listed_roots {
-            roots.drain(..webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
-        }
-        builder = builder.root_certs(ureq::tls::RootCerts::new_with_certs(&roots));
+    #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+    {
+        builder = builder
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(crate::client::tls::crypto_provider());
     }
-    if let Some(identity) = &config.client_identity {
-        let chain = ureq::tls::parse_pem(&identity.certificate_pem)
-            .filter_map(|item| match item {
-                Ok(ureq::tls::PemItem::Certificate(cert)) => Some(Ok(cert)),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::config(format!("invalid client certificate PEM: {e}")))?;
-        if chain.is_empty() {
-            return Err(Error::config("client certificate PEM holds no CERTIFICATE block"));
+    let roots = match Anchors::of(config)? {
+        _ if !config.uses_tls() || config.danger_accept_invalid_certs => RootCerts::new_with_certs(&[]),
+        // The native library reads the OS store itself (SSL_CERT_FILE and SSL_CERT_DIR too).
+        Anchors::Os(extra) if extra.is_empty() && cfg!(feature = "native-tls") => RootCerts::PlatformVerifier,
+        anchors => {
+            let certs: Vec<Certificate<'static>> = anchors
+                .resolve()?
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+                .collect();
+            RootCerts::new_with_certs(&certs)
         }
+    };
+    builder = builder.root_certs(roots);
+    if let Some(identity) = &config.client_identity {
+        let chain: Vec<Certificate<'static>> =
+            crate::client::tls::certificates(&identity.certificate_pem, "client certificate")?
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+                .collect();
         let key = ureq::tls::PrivateKey::from_pem(&identity.private_key_pem)
             .map_err(|e| Error::config(format!("invalid client key PEM: {e}")))?;
         builder = builder.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
@@ -447,7 +321,21 @@ fn tls_config(config: &ClientConfig) -> Result<ureq::tls::TlsConfig> {
     if config.danger_accept_invalid_certs {
         builder = builder.disable_verification(true);
     }
-    Ok(builder.build())
+    Ok(agent.tls_config(builder.build()))
+}
+
+/// Without a TLS feature only `http` URLs work; an `https` one is refused when the client is built.
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn with_tls(
+    agent: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    config: &ClientConfig,
+) -> Result<ureq::config::ConfigBuilder<ureq::typestate::AgentScope>> {
+    if config.uses_tls() {
+        return Err(Error::config(
+            "an https URL needs TLS: enable the `rustls` (default) or `native-tls` feature",
+        ));
+    }
+    Ok(agent)
 }
 
 fn ureq_failure(err: ureq::Error) -> Failure {

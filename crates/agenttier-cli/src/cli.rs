@@ -61,6 +61,10 @@ pub struct Global {
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
+    /// Also trust the CA certificates in this PEM file (a Router behind a private CA); the
+    /// operating system's roots, or SSL_CERT_FILE / SSL_CERT_DIR when set, are trusted anyway
+    #[arg(long, global = true, env = "AGENTTIER_CACERT", value_name = "FILE")]
+    pub cacert: Option<std::path::PathBuf>,
     /// Output format: human-readable text, or JSON for scripts
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = Format::Text)]
     pub output: Format,

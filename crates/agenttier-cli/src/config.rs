@@ -147,6 +147,8 @@ pub struct Endpoint {
     pub url: String,
     /// Credentials.
     pub auth: Auth,
+    /// Extra trusted CA certificates (`--cacert`).
+    pub cacert: Option<std::path::PathBuf>,
 }
 
 /// Resolves the endpoint as the Python CLI does: flag, then environment (clap reads both), then
@@ -171,7 +173,11 @@ pub fn resolve(global: &Global) -> Result<Endpoint, Failure> {
     } else {
         Auth::detect(|_| None, Path::new(agenttier_core::auth::SERVICE_ACCOUNT_TOKEN_PATH))
     };
-    Ok(Endpoint { url, auth })
+    Ok(Endpoint {
+        url,
+        auth,
+        cacert: global.cacert.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -33,6 +33,9 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// Extra trusted root certificates, PEM encoded, added to the built-in roots.
     pub root_certificates_pem: Vec<Vec<u8>>,
+    /// Which built-in roots are trusted besides [`root_certificates_pem`](Self::root_certificates_pem):
+    /// the operating system's (default) or the compiled-in Mozilla bundle.
+    pub built_in_roots: BuiltInRoots,
     /// Explicit proxy URL; when unset, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured.
     pub proxy: Option<String>,
     /// Largest unary response body accepted (default 64 MiB), so a runaway server cannot exhaust memory.
@@ -45,6 +48,21 @@ pub struct ClientConfig {
     /// Skip verifying the server's certificate (a kubeconfig's `insecure-skip-tls-verify`).
     /// Dangerous; default `false`.
     pub danger_accept_invalid_certs: bool,
+}
+
+/// The root certificates a client trusts out of the box.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuiltInRoots {
+    /// The operating system's trust store, read when the client is built: on Linux the
+    /// distribution's CA bundle, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set; the keychain on
+    /// macOS; the certificate store on Windows. A corporate CA the machine trusts is trusted.
+    #[default]
+    Os,
+    /// The Mozilla root program's bundle compiled into the binary (feature `webpki-roots`): the
+    /// same on every machine, blind to the machine's own CAs. For minimal containers without a
+    /// CA bundle.
+    WebPki,
 }
 
 /// A client certificate chain and its private key, both PEM, for mutual TLS.
@@ -84,6 +102,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             user_agent: default_user_agent(),
             root_certificates_pem: Vec::new(),
+            built_in_roots: BuiltInRoots::default(),
             proxy: None,
             max_response_bytes: 64 * 1024 * 1024,
             only_listed_roots: false,
@@ -100,6 +119,16 @@ impl ClientConfig {
                 "{API_URL_ENV} is not set: set it to the Router's URL (for example http://127.0.0.1:8080) or use Client::builder().base_url(..)"
             ))),
         }
+    }
+
+    /// Whether the client will open TLS connections: its base URL or its proxy is `https`.
+    pub fn uses_tls(&self) -> bool {
+        let https = |url: &str| {
+            url.trim_start()
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        };
+        https(&self.base_url) || self.proxy.as_deref().is_some_and(https)
     }
 
     /// Checks and normalises the configuration (trailing slashes and `/api/v1` are removed from the URL).

@@ -22,6 +22,6 @@ pub mod timestamp;
 pub mod webhook;
 
 pub use auth::{Auth, Secret};
-pub use config::{ClientConfig, ClientIdentity};
+pub use config::{BuiltInRoots, ClientConfig, ClientIdentity};
 pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
 pub use retry::RetryPolicy;

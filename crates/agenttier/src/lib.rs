@@ -29,8 +29,13 @@
 //! `AGENTTIER_API_KEY` (`X-API-Key`), `AGENTTIER_TOKEN` (bearer), the in-cluster
 //! service-account token file (re-read when it rotates), or none.
 
-pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models};
+pub use agenttier_core::{
+    ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models,
+};
 
+/// The reqwest the async client is built on, for [`ClientBuilder::reqwest_client`].
+#[cfg(feature = "async")]
+pub use agenttier_async::reqwest;
 #[cfg(feature = "async")]
 pub use agenttier_async::{
     Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
@@ -72,6 +77,8 @@ pub use agenttier_core::kruise;
 pub mod blocking {
     #[cfg(feature = "kruise")]
     pub use agenttier_blocking::kruise;
+    /// The ureq the blocking client is built on, for [`ClientBuilder::ureq_agent`].
+    pub use agenttier_blocking::ureq;
     pub use agenttier_blocking::{
         Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
         Webhooks,

@@ -1,6 +1,6 @@
 //! Cases shared by both flavours. Each is `#[maybe] async fn case(env: Env)`.
 
-pub(crate) use super::{maybe, pause, sdk};
+pub(crate) use super::{maybe, own_http, pause, sdk};
 
 pub mod access;
 pub mod accounts;
@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod manage;
 pub mod resilience;
 pub mod terminal;
+pub mod tls;
 pub mod workloads;
 
 use crate::support;
@@ -133,6 +134,10 @@ macro_rules! for_each_case {
             terminal::terminal_halves_and_close_reasons,
             terminal::run_in_terminal_streams_output_live,
             terminal::terminal_refusals_are_typed_errors,
+            tls::tls_router_behind_a_private_ca_with_its_ca_added,
+            tls::tls_unknown_ca_is_refused,
+            tls::tls_danger_accept_invalid_certs_skips_verification,
+            tls::own_http_client_keeps_the_sdk_contract,
         }
     };
 }

@@ -9,8 +9,8 @@ use agenttier_core::sse::SseEvent;
 use agenttier_core::{Error, Result};
 
 use super::{Sandbox, exchange};
+use crate::client::wire::SseStream;
 use crate::maybe;
-use crate::transport::SseStream;
 
 /// Agent-mode calls on one sandbox; obtained from [`Sandbox::agent`].
 #[derive(Clone, Debug)]

@@ -3,15 +3,19 @@
 use std::path::Path;
 use std::time::Duration;
 
-use agenttier_core::{Auth, ClientConfig, Error, Result, RetryPolicy};
+use agenttier_core::{Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy};
 
 use super::Client;
+use crate::transport::HttpClient;
 
 /// Configures a [`Client`]; obtained from [`Client::builder`].
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build()` is called"]
 pub struct ClientBuilder {
     config: ClientConfig,
     base_url_set: bool,
+    /// The user's own HTTP client, set by the flavour's own method (`reqwest_client` / `ureq_agent`).
+    pub(crate) http: Option<HttpClient>,
 }
 
 impl Default for ClientBuilder {
@@ -19,6 +23,7 @@ impl Default for ClientBuilder {
         ClientBuilder {
             config: ClientConfig::new(String::new()),
             base_url_set: false,
+            http: None,
         }
     }
 }
@@ -80,6 +85,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Which roots are trusted out of the box: the operating system's store (default, honours
+    /// `SSL_CERT_FILE` and `SSL_CERT_DIR`) or the Mozilla bundle compiled in
+    /// ([`BuiltInRoots::WebPki`], feature `webpki-roots`).
+    pub fn built_in_roots(mut self, roots: BuiltInRoots) -> Self {
+        self.config.built_in_roots = roots;
+        self
+    }
+
+    /// Skips verifying the server's certificate: any certificate, for any name, is accepted.
+    ///
+    /// The equivalent of `verify=False` in the Python SDK (and `curl --insecure`). The traffic
+    /// is still encrypted but no longer authenticated, so anyone on the path can read and change
+    /// it, credentials included. For a throwaway test setup only; to trust a private CA use
+    /// [`add_root_certificates_file`](Self::add_root_certificates_file) instead.
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.config.danger_accept_invalid_certs = accept;
+        self
+    }
+
     /// Trusts extra root certificates (PEM, one or more), in addition to the built-in roots.
     pub fn add_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.config.root_certificates_pem.push(pem.into());
@@ -112,6 +136,6 @@ impl ClientBuilder {
         if !self.base_url_set {
             self.config.base_url = ClientConfig::from_env()?.base_url;
         }
-        Client::from_config(self.config)
+        Client::from_parts(self.config, self.http)
     }
 }

@@ -4,70 +4,80 @@ use std::time::Duration;
 
 use agenttier_core::request::Request;
 use agenttier_core::retry::{Decision, Outcome};
-use agenttier_core::{BoxError, Error, Result, TimeoutKind, deprecation, response};
-use http::HeaderMap;
+use agenttier_core::{Error, Result, deprecation, response};
 use serde::de::DeserializeOwned;
 
+use super::wire::{self, Download, Failure, Fetched, Limits, Opened, RawResponse, SseStream, failure_to_error};
 use crate::fileio::ReadSource;
 use crate::maybe;
-use crate::transport::{Download, Fetched, Opened, SseStream, Transport};
+use crate::transport::Transport;
 
-/// A complete answer from the Router.
-pub(crate) struct RawResponse {
-    pub(crate) status: u16,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Vec<u8>,
+/// What an attempt of a retried call is after: the whole answer, or a download's body.
+#[derive(Clone, Copy)]
+enum Goal {
+    Whole,
+    Body,
 }
 
-/// Why an attempt produced no answer; transports report these, the exchange turns them into errors.
-pub(crate) enum Failure {
-    /// Connecting, sending or reading failed.
-    Connection { message: String, source: BoxError },
-    /// A timeout fired.
-    Timeout(TimeoutKind),
-    /// The body was larger than the configured limit.
-    TooLarge { limit: usize },
-    /// The request could not be built (bad header value, ...).
-    Invalid(String),
+/// What an attempt got: an answer read whole, or (for [`Goal::Body`]) a body to read.
+enum Got {
+    Answer(RawResponse),
+    Body(Box<Download>),
 }
 
-/// Sends `req` (retrying as the policy allows) and returns the success response, or the typed error.
+/// Attempts `req` until it succeeds or the retry policy gives up; the last attempt's result and
+/// the number of attempts. A download's body is never retried once it has started.
 #[maybe]
-pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResponse> {
+async fn with_retries(transport: &Transport, req: &Request, goal: Goal) -> (std::result::Result<Got, Failure>, u32) {
     let config = transport.config();
+    // A download is retried like any idempotent call until its body starts, even a watch.
+    let streaming = matches!(goal, Goal::Whole) && req.is_streaming();
     let mut retries = 0u32;
     loop {
-        let attempt = transport.send(req).await;
-        let outcome = match &attempt {
-            Ok(resp) if resp.status < 400 => Outcome::Status {
-                status: resp.status,
-                retry_after: None,
+        let attempt = match goal {
+            Goal::Whole => transport.send(req).await.map(Got::Answer),
+            Goal::Body => match wire::open_download(transport, req).await {
+                Ok(Fetched::Body(body)) => Ok(Got::Body(body)),
+                Ok(Fetched::Answer(resp)) => Ok(Got::Answer(resp)),
+                Err(failure) => Err(failure),
             },
-            Ok(resp) => Outcome::Status {
+        };
+        let outcome = match &attempt {
+            Ok(Got::Body(_)) => None,
+            Ok(Got::Answer(resp)) if resp.status < 400 => None,
+            Ok(Got::Answer(resp)) => Some(Outcome::Status {
                 status: resp.status,
                 retry_after: agenttier_core::retry::retry_after(&resp.headers),
-            },
-            Err(Failure::Connection { .. }) => Outcome::ConnectionFailed,
-            Err(_) => Outcome::TimedOut,
+            }),
+            Err(failure) => failure.retry_outcome(),
         };
-        let done = matches!(&attempt, Ok(resp) if resp.status < 400);
-        if !done {
-            if let Decision::RetryAfter(delay) = config.retry.decide(&req.method, req.is_streaming(), retries, outcome)
-            {
+        if let Some(outcome) = outcome {
+            if let Decision::RetryAfter(delay) = config.retry.decide(&req.method, streaming, retries, outcome) {
                 trace_retry(req, retries + 1, delay);
                 transport.sleep(delay).await;
                 retries += 1;
                 continue;
             }
         }
-        return finish(req, attempt, retries + 1, transport);
+        return (attempt, retries + 1);
     }
+}
+
+/// Sends `req` (retrying as the policy allows) and returns the success response, or the typed error.
+#[maybe]
+pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResponse> {
+    let (attempt, attempts) = with_retries(transport, req, Goal::Whole).await;
+    let attempt = attempt.map(|got| match got {
+        Got::Answer(resp) => resp,
+        Got::Body(_) => unreachable!("a whole answer was asked for"),
+    });
+    finish(req, attempt, attempts, transport)
 }
 
 /// Opens an event stream (never retried); an error status is read whole and mapped like any other.
 #[maybe]
 pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseStream> {
-    match transport.open_stream(req).await {
+    match wire::open_stream(transport, req).await {
         Ok(Opened::Stream(stream)) => Ok(*stream),
         Ok(Opened::Answer(resp)) if resp.status < 300 => Err(response::decode_error(
             "open an event stream",
@@ -91,38 +101,21 @@ pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseSt
 /// is read whole and mapped like any other. The body is then read with the idle timeout.
 #[maybe]
 pub(crate) async fn download(transport: &Transport, req: &Request) -> Result<Download> {
-    let config = transport.config();
-    let mut retries = 0u32;
-    loop {
-        let answer = match transport.open_download(req).await {
-            Ok(Fetched::Body(body)) => {
-                trace_response(req, 200, retries + 1);
-                return Ok(*body);
-            }
-            Ok(Fetched::Answer(resp)) => Ok(resp),
-            Err(failure) => Err(failure),
-        };
-        let outcome = match &answer {
-            Ok(resp) => Outcome::Status {
-                status: resp.status,
-                retry_after: agenttier_core::retry::retry_after(&resp.headers),
-            },
-            Err(Failure::Connection { .. }) => Outcome::ConnectionFailed,
-            Err(_) => Outcome::TimedOut,
-        };
-        if let Decision::RetryAfter(delay) = config.retry.decide(&req.method, false, retries, outcome) {
-            trace_retry(req, retries + 1, delay);
-            transport.sleep(delay).await;
-            retries += 1;
-            continue;
+    match with_retries(transport, req, Goal::Body).await {
+        (Ok(Got::Body(body)), attempts) => {
+            trace_response(req, 200, attempts);
+            Ok(*body)
         }
-        return Err(match answer {
-            Ok(resp) => {
-                trace_response(req, resp.status, retries + 1);
-                status_error(&resp, retries + 1)
-            }
-            Err(failure) => failure_to_error(req, failure, retries + 1, Limits::for_request(transport.config(), req)),
-        });
+        (Ok(Got::Answer(resp)), attempts) => {
+            trace_response(req, resp.status, attempts);
+            Err(status_error(&resp, attempts))
+        }
+        (Err(failure), attempts) => Err(failure_to_error(
+            req,
+            failure,
+            attempts,
+            Limits::for_request(transport.config(), req),
+        )),
     }
 }
 
@@ -136,7 +129,9 @@ pub(crate) async fn upload<R: ReadSource>(
     len: Option<u64>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<RawResponse> {
-    let attempt = transport.send_streaming_body(req, body, len, progress).await;
+    let attempt = transport
+        .upload(req, body, len, &mut wire::UploadMeter::new(progress))
+        .await;
     finish(req, attempt, 1, transport)
 }
 
@@ -187,74 +182,6 @@ fn finish(
 /// The typed error of a non-success answer.
 fn status_error(resp: &RawResponse, attempts: u32) -> Error {
     response::error_from(resp.status, &resp.headers, &resp.body, attempts)
-}
-
-/// The error for an attempt that got no answer.
-pub(crate) fn failure_to_error(req: &Request, failure: Failure, attempts: u32, limits: Limits) -> Error {
-    let method = req.method.as_str().to_owned();
-    let path = req.path.clone();
-    match failure {
-        Failure::Connection { message, source } => Error::Transport {
-            method,
-            path,
-            message,
-            attempts,
-            source: Some(source),
-        },
-        Failure::Timeout(kind) => {
-            let after = match kind {
-                TimeoutKind::Connect => limits.connect,
-                TimeoutKind::Idle => limits.idle,
-                _ => limits.request,
-            };
-            Error::Timeout {
-                kind,
-                after,
-                method,
-                path,
-            }
-        }
-        Failure::TooLarge { limit } => Error::Transport {
-            method,
-            path,
-            message: format!("response body exceeds the {limit}-byte limit (raise ClientBuilder::max_response_bytes)"),
-            attempts,
-            source: None,
-        },
-        Failure::Invalid(message) => Error::invalid_input(message),
-    }
-}
-
-/// Whether an answer is an event stream (success status and `text/event-stream`).
-pub(crate) fn is_event_stream(status: u16, headers: &HeaderMap) -> bool {
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    status < 300
-        && content_type
-            .trim_start()
-            .to_ascii_lowercase()
-            .starts_with("text/event-stream")
-}
-
-/// The timeouts that applied to one request, for error messages.
-#[derive(Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) connect: Duration,
-    pub(crate) request: Duration,
-    pub(crate) idle: Duration,
-}
-
-impl Limits {
-    /// The limits `config` gives `req`.
-    pub(crate) fn for_request(config: &agenttier_core::ClientConfig, req: &Request) -> Limits {
-        Limits {
-            connect: config.connect_timeout,
-            request: req.timeout.unwrap_or(config.timeout),
-            idle: config.stream_idle_timeout,
-        }
-    }
 }
 
 #[cfg(feature = "tracing")]

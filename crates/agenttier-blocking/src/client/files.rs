@@ -13,9 +13,9 @@ use agenttier_core::request::{Accept, Request};
 use agenttier_core::{Error, Result, response};
 
 use super::{Sandbox, exchange};
+use crate::client::wire::Download;
 use crate::fileio::{self, ReadSource, WriteSink};
 use crate::maybe;
-use crate::transport::Download;
 
 /// A progress callback: bytes moved so far, and the total when known.
 type Progress = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;

@@ -8,7 +8,7 @@ use agenttier_core::{ClientConfig, Error, Result};
 
 use super::{ClientBuilder, Sandbox, exchange};
 use crate::maybe;
-use crate::transport::Transport;
+use crate::transport::{HttpClient, Transport};
 
 /// A client of one AgentTier Router.
 ///
@@ -31,9 +31,13 @@ impl Client {
 
     /// A client from a complete configuration.
     pub fn from_config(config: ClientConfig) -> Result<Self> {
+        Self::from_parts(config, None)
+    }
+
+    pub(crate) fn from_parts(config: ClientConfig, http: Option<HttpClient>) -> Result<Self> {
         let config = config.validated()?;
         Ok(Client {
-            transport: Arc::new(Transport::new(config)?),
+            transport: Arc::new(Transport::new(config, http)?),
         })
     }
 

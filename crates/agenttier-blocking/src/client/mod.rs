@@ -2,8 +2,8 @@
 //!
 //! This directory is the single source of both flavours: `agenttier-blocking` compiles it with
 //! `maybe_async::must_be_sync` bound to `maybe`, and `agenttier-async` (through a symlink) with
-//! `must_be_async`. It only calls what both transports define under the same names
-//! (`Transport::send`, `Transport::sleep`), and never names ureq, reqwest or tokio.
+//! `must_be_async`. It only calls what both transports define under the same names (the
+//! contract in [`wire`]), and never names ureq, reqwest or tokio.
 
 mod account;
 mod admin;
@@ -18,7 +18,10 @@ pub mod kruise;
 mod manage;
 mod sandbox;
 mod terminal;
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+pub(crate) mod tls;
 mod webhooks;
+pub(crate) mod wire;
 
 pub use agent::{Agent, InvokeStream};
 pub use builder::ClientBuilder;
@@ -32,5 +35,3 @@ pub use admin::{Admin, Analytics, Audit, Governance};
 pub use cluster::{Cluster, WarmPools};
 pub use manage::{Backups, Sharing};
 pub use webhooks::Webhooks;
-
-pub(crate) use exchange::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};

@@ -47,12 +47,16 @@ fn user_agent() -> String {
 /// A client for `endpoint`.
 pub fn client(endpoint: config::Endpoint) -> Result<Client, Failure> {
     let url = endpoint.url.clone();
-    Client::builder()
+    let mut builder = Client::builder()
         .base_url(endpoint.url)
         .auth(endpoint.auth)
-        .user_agent(user_agent())
-        .build()
-        .map_err(|e| Failure::sdk(e, None, &url))
+        .user_agent(user_agent());
+    if let Some(path) = &endpoint.cacert {
+        builder = builder
+            .add_root_certificates_file(path)
+            .map_err(|e| Failure::sdk(e, None, &url))?;
+    }
+    builder.build().map_err(|e| Failure::sdk(e, None, &url))
 }
 
 /// Runs `cli` and returns the exit code.

@@ -12,9 +12,10 @@ use agenttier_core::{Auth, ClientConfig, Error, Result, RetryPolicy};
 use http::{HeaderName, HeaderValue};
 
 use super::Resources;
-use crate::client::{Limits, RawResponse, exchange, failure_to_error};
+use crate::client::exchange;
+use crate::client::wire::{self, Download, Fetched, Limits, RawResponse, failure_to_error};
 use crate::maybe;
-use crate::transport::{Download, Fetched, Transport};
+use crate::transport::Transport;
 
 /// A client of one Kubernetes API server, for the `agents.kruise.io/v1alpha1` resources.
 ///
@@ -77,7 +78,7 @@ impl KruiseClientBuilder {
             self.cluster.impersonate_user.as_deref(),
             &self.cluster.impersonate_groups,
         )?;
-        let transport = Transport::new(self.http.validated()?)?;
+        let transport = Transport::new(self.http.validated()?, None)?;
         Ok(KruiseClient {
             inner: Arc::new(Inner {
                 transport,
@@ -211,7 +212,7 @@ impl KruiseClient {
         let mut renewed = false;
         loop {
             let ready = self.authorize(req.clone()).await?;
-            let opened = self.inner.transport.open_download(&ready).await;
+            let opened = wire::open_download(&self.inner.transport, &ready).await;
             let err: Error = match opened {
                 Ok(Fetched::Body(stream)) => return Ok(*stream),
                 Ok(Fetched::Answer(resp)) => KubeStatus::from_body(resp.status, &resp.body).into(),

@@ -10,8 +10,8 @@ use agenttier_core::kruise::{Resource, WatchDecoder, WatchEvent, WatchParams, Wa
 use agenttier_core::{Error, Result};
 
 use super::Resources;
+use crate::client::wire::Download;
 use crate::maybe;
-use crate::transport::Download;
 
 /// The events of a watch: an `Iterator` in the blocking client, a `Stream` in the async one.
 ///
