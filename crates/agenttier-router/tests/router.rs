@@ -16,5 +16,6 @@ mod router {
     mod ports;
     mod restart;
     mod security;
+    mod templates;
     mod wire;
 }
