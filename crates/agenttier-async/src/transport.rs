@@ -97,6 +97,8 @@ pub(crate) struct Download {
     current: Bytes,
     pos: usize,
     len: Option<u64>,
+    status: u16,
+    headers: http::HeaderMap,
     request: Request,
     limits: Limits,
 }
@@ -114,6 +116,16 @@ impl Download {
     /// The body's size, when the server announced it.
     pub(crate) fn content_length(&self) -> Option<u64> {
         self.len
+    }
+
+    /// The success status.
+    pub(crate) fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response headers.
+    pub(crate) fn headers(&self) -> &http::HeaderMap {
+        &self.headers
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<Option<Bytes>, reqwest::Error>> {
@@ -282,7 +294,10 @@ impl Transport {
         } else {
             response.content_length()
         };
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
         Ok(Fetched::Body(Box::new(Download {
+            status,
+            headers,
             body: Box::pin(response.bytes_stream()),
             current: Bytes::new(),
             pos: 0,

@@ -42,6 +42,7 @@ pub use client::{
     Webhooks,
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
+pub use client::{HttpResponse, RawRequest, StreamedResponse};
 pub use fileio::{ReadSource, WriteSink};
 
 impl Iterator for client::InvokeStream {

@@ -84,6 +84,8 @@ pub(crate) struct Download {
     reader: ureq::BodyReader<'static>,
     buf: Vec<u8>,
     len: Option<u64>,
+    status: u16,
+    headers: http::HeaderMap,
     request: Request,
     limits: Limits,
 }
@@ -101,6 +103,16 @@ impl Download {
     /// The body's size, when the server announced it.
     pub(crate) fn content_length(&self) -> Option<u64> {
         self.len
+    }
+
+    /// The success status.
+    pub(crate) fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response headers.
+    pub(crate) fn headers(&self) -> &http::HeaderMap {
+        &self.headers
     }
 
     /// The next chunk; `None` once the body has ended cleanly.
@@ -222,7 +234,10 @@ impl Transport {
             return self.read_whole(response).map(Fetched::Answer);
         }
         let len = content_length(response.headers());
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
         Ok(Fetched::Body(Box::new(Download {
+            status,
+            headers,
             reader: response.into_body().into_reader(),
             buf: vec![0; 64 * 1024],
             len,

@@ -30,6 +30,10 @@
 //! service-account token file (re-read when it rotates), or none.
 
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models};
+pub use agenttier_core::{HeaderMap, Method};
+
+/// This SDK's version (the `agenttier` crate's).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[cfg(feature = "async")]
 pub use agenttier_async::{
@@ -40,6 +44,8 @@ pub use agenttier_async::{
 pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 #[cfg(feature = "async")]
 pub use agenttier_async::{FileReader, Files, ReadSource, WriteSink};
+#[cfg(feature = "async")]
+pub use agenttier_async::{HttpResponse, RawRequest, StreamedResponse};
 pub use agenttier_core::webhook;
 
 /// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources in Kubernetes
@@ -75,4 +81,5 @@ pub mod blocking {
     };
     pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
     pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
+    pub use agenttier_blocking::{HttpResponse, RawRequest, StreamedResponse};
 }

@@ -11,6 +11,7 @@ pub mod hooks;
 pub mod lifecycle;
 pub mod manage;
 pub mod resilience;
+pub mod surface;
 pub mod workloads;
 
 use crate::support;
@@ -128,6 +129,11 @@ macro_rules! for_each_case {
             hooks::backups_snapshot_and_restore_the_workspace,
             hooks::warm_pool_and_cluster_report_local_figures,
             hooks::warm_pool_and_headroom_config_round_trip,
+            surface::templates_are_managed_end_to_end,
+            surface::install_log_follows_configure,
+            surface::preview_streams_the_upstream_answer,
+            surface::health_and_metrics,
+            surface::escape_hatch_goes_through_auth_retries_and_errors,
         }
     };
 }

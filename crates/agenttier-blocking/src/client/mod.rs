@@ -16,7 +16,10 @@ mod handle;
 #[cfg(feature = "kruise")]
 pub mod kruise;
 mod manage;
+mod preview;
+mod raw;
 mod sandbox;
+mod templates;
 mod webhooks;
 
 pub use agent::{Agent, InvokeStream};
@@ -29,6 +32,7 @@ pub use account::{ApiKeys, PreferenceMap, Preferences};
 pub use admin::{Admin, Analytics, Audit, Governance};
 pub use cluster::{Cluster, WarmPools};
 pub use manage::{Backups, Sharing};
+pub use raw::{HttpResponse, RawRequest, StreamedResponse};
 pub use webhooks::Webhooks;
 
 pub(crate) use exchange::{Failure, Limits, RawResponse, failure_to_error, is_event_stream};
