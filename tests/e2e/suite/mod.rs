@@ -134,6 +134,7 @@ macro_rules! for_each_case {
             surface::preview_streams_the_upstream_answer,
             surface::health_and_metrics,
             surface::escape_hatch_goes_through_auth_retries_and_errors,
+            surface::every_spec_route_has_a_client_call,
         }
     };
 }

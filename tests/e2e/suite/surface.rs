@@ -271,3 +271,106 @@ pub async fn escape_hatch_goes_through_auth_retries_and_errors(env: Env) {
         && s.header("x-extra") == Some("1")
         && s.header("content-type") == Some("application/json")));
 }
+
+/// Calls every client method against a server that records what it is asked, then checks the
+/// requests against the spec's route table: each route has a call (so a new route without one
+/// fails here), and no call goes outside the table.
+#[maybe]
+pub async fn every_spec_route_has_a_client_call(env: Env) {
+    use agenttier::models::{
+        BulkAction, CreateApiKey, CreateShareLink, CreateWebhook, GrantShare, HeadroomConfig, Invoke, Policy,
+        PoolTarget, SandboxFilter, ShareLevel, UpdateSandbox, WebhookEvent,
+    };
+
+    let recorder = FakeServer::start(|_, _| Reply::json(200, "{}"));
+    let c = env.client_for(recorder.url()).build().unwrap();
+    let sb = c.sandbox("x");
+    let local = tempfile::tempdir().unwrap();
+    let zip = local.path().join("a.zip");
+
+    let _ = c.health().await;
+    let _ = c.metrics().await;
+    let _ = c.list_sandboxes(SandboxFilter::default()).await;
+    let _ = c.create_sandbox(CreateSandbox::new("general-coding", "x")).await;
+    let _ = c.sandbox_info("x").await;
+    let _ = sb.update(UpdateSandbox::new().label("a", "b")).await;
+    let _ = sb.terminate().await;
+    let _ = sb.stop().await;
+    let _ = sb.resume().await;
+    let _ = sb.clone_sandbox(None).await;
+    let _ = c.bulk_create(&[CreateSandbox::new("general-coding", "y")]).await;
+    let _ = c.bulk_action(BulkAction::Stop, &["x"]).await;
+    let _ = sb.backups().list().await;
+    let _ = sb.backups().create().await;
+    let _ = sb.backups().restore("snap", None).await;
+    let _ = sb.backups().delete("snap").await;
+    let _ = sb.exec("true").await;
+    let _ = sb.files().list("/workspace").await;
+    let _ = sb.files().read("/workspace/a").await;
+    let _ = sb.files().write("/workspace/a", b"x".to_vec()).await;
+    let _ = sb.files().archive("/workspace", &zip).await;
+    let _ = sb.list_ports().await;
+    let _ = sb.forward_port(3000).await;
+    let _ = sb.remove_port(3000).await;
+    let _ = sb.preview(3000, "/").await;
+    let _ = sb.sharing().get().await;
+    let _ = sb.sharing().grant(GrantShare::user("a@b.c", ShareLevel::Viewer)).await;
+    let _ = sb.sharing().revoke("a@b.c").await;
+    let _ = sb.sharing().create_link(CreateShareLink::new(ShareLevel::Viewer)).await;
+    let _ = sb.agent().configure(Configure::new().entrypoint(["true"])).await;
+    let _ = sb.agent().install_log().await;
+    let _ = sb.agent().invoke(Invoke::text("hi")).await;
+    let _ = sb.agent().invoke_cancel("inv-1").await;
+    let _ = c.list_templates().await;
+    let _ = c.get_template("t").await;
+    let _ = c.create_template(&TemplateDefinition::new("t", json!({}))).await;
+    let _ = c.update_template(&TemplateDefinition::new("t", json!({}))).await;
+    let _ = c.delete_template("t").await;
+    let _ = c
+        .webhooks()
+        .create(CreateWebhook::new(
+            "https://h.example/x",
+            [WebhookEvent::SandboxRunning],
+        ))
+        .await;
+    let _ = c.webhooks().list().await;
+    let _ = c.webhooks().delete("w").await;
+    let _ = c.webhooks().deliveries("w").await;
+    let _ = c.governance().policies().await;
+    let _ = c.governance().set_cluster_policy(&Policy::default()).await;
+    let _ = c.governance().namespace_policy("ns").await;
+    let _ = c.governance().set_namespace_policy("ns", &Policy::default()).await;
+    let _ = c.governance().delete_namespace_policy("ns").await;
+    let _ = c.governance().effective(None).await;
+    let _ = c.audit().events().await;
+    let _ = c.analytics().usage().await;
+    let _ = c.analytics().costs().await;
+    let _ = c.admin().sandboxes(SandboxFilter::default()).await;
+    let _ = c.admin().sharing().await;
+    let _ = c.current_user().await;
+    let _ = c.preferences().get().await;
+    let _ = c.preferences().put(&Default::default()).await;
+    let _ = c.api_keys().list().await;
+    let _ = c.api_keys().create(CreateApiKey::new("k")).await;
+    let _ = c.api_keys().revoke("k").await;
+    let _ = c.warm_pool().status().await;
+    let _ = c.warm_pool().configure(&[PoolTarget::new("general-coding", 1)]).await;
+    let _ = c.cluster().status().await;
+    let _ = c.cluster().nodes().await;
+    let _ = c.cluster().headroom().await;
+    let _ = c.cluster().set_headroom(&HeadroomConfig::new(1)).await;
+
+    let table = support::routes::spec_routes();
+    let mut called = std::collections::BTreeSet::new();
+    for seen in recorder.seen() {
+        let route = support::routes::route_of(&table, &seen.request_line);
+        let route = route.unwrap_or_else(|| panic!("a client call outside the spec's routes: {}", seen.request_line));
+        called.insert(route.key());
+    }
+    let uncalled: Vec<_> = table
+        .iter()
+        .map(|r| r.key())
+        .filter(|k| !called.contains(k) && !support::routes::NOT_CLIENT_CALLS.iter().any(|(n, _)| n == k))
+        .collect();
+    assert!(uncalled.is_empty(), "spec routes without a client call: {uncalled:#?}");
+}
