@@ -112,6 +112,11 @@ impl TemplateDefinition {
         &self.spec
     }
 
+    /// The spec, to edit in place.
+    pub fn spec_mut(&mut self) -> &mut serde_json::Value {
+        &mut self.spec
+    }
+
     /// Checks what the Router would refuse: an empty name, a spec that is not an object.
     pub fn validate(&self) -> Result<()> {
         if self.name.trim().is_empty() {
