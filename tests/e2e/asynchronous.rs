@@ -43,3 +43,23 @@ pub(crate) async fn read_all(mut reader: agenttier::FileReader) -> Vec<u8> {
 pub(crate) async fn pause(d: std::time::Duration) {
     tokio::time::sleep(d).await;
 }
+
+/// `Client::with_sandbox` running `command`, then failing when `fail` is set (the closure's
+/// shape is each flavour's own).
+pub(crate) async fn scoped_exec(
+    client: &sdk::Client,
+    params: agenttier::models::CreateSandbox,
+    command: &str,
+    fail: bool,
+) -> agenttier::Result<String> {
+    let command = command.to_owned();
+    client
+        .with_sandbox(params, move |sb| async move {
+            let out = sb.exec(command.as_str()).await?;
+            if fail {
+                return Err(agenttier::Error::invalid_input("the closure failed"));
+            }
+            Ok(out.stdout)
+        })
+        .await
+}

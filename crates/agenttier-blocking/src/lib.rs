@@ -21,6 +21,7 @@ use maybe_async::must_be_sync as maybe;
 
 mod client;
 mod fileio;
+mod scoped;
 mod transport;
 
 #[cfg(feature = "kruise")]
@@ -42,7 +43,7 @@ pub use client::{
     Webhooks,
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
-pub use client::{HttpResponse, RawRequest, StreamedResponse};
+pub use client::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 pub use fileio::{ReadSource, WriteSink};
 
 impl Iterator for client::InvokeStream {

@@ -445,9 +445,9 @@ pub struct CreateArgs {
     /// Cluster template name (see `agenttier template list`)
     #[arg(long)]
     pub template: String,
-    /// Namespace
-    #[arg(long, default_value = "default")]
-    pub namespace: String,
+    /// Namespace (default: the Router's sandbox namespace)
+    #[arg(long)]
+    pub namespace: Option<String>,
     /// Longest running time, as a Go duration (e.g. 8h)
     #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
     pub timeout: Option<Duration>,

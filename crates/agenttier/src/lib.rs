@@ -45,7 +45,7 @@ pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStre
 #[cfg(feature = "async")]
 pub use agenttier_async::{FileReader, Files, ReadSource, WriteSink};
 #[cfg(feature = "async")]
-pub use agenttier_async::{HttpResponse, RawRequest, StreamedResponse};
+pub use agenttier_async::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 pub use agenttier_core::webhook;
 
 /// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources in Kubernetes
@@ -81,5 +81,5 @@ pub mod blocking {
     };
     pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
     pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
-    pub use agenttier_blocking::{HttpResponse, RawRequest, StreamedResponse};
+    pub use agenttier_blocking::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 }

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod faults;
 pub mod files;
 pub mod hooks;
+pub mod knobs;
 pub mod lifecycle;
 pub mod manage;
 pub mod resilience;
@@ -135,6 +136,10 @@ macro_rules! for_each_case {
             surface::health_and_metrics,
             surface::escape_hatch_goes_through_auth_retries_and_errors,
             surface::every_spec_route_has_a_client_call,
+            knobs::guards_terminate_at_the_end_of_a_scope,
+            knobs::wait_polls_at_the_interval_asked,
+            knobs::retry_policy_statuses_and_retry_after_are_settable,
+            knobs::create_sends_every_wire_field,
         }
     };
 }

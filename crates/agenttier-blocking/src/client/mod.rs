@@ -12,6 +12,7 @@ mod builder;
 mod cluster;
 mod exchange;
 mod files;
+mod guard;
 mod handle;
 #[cfg(feature = "kruise")]
 pub mod kruise;
@@ -31,6 +32,7 @@ pub use sandbox::{DEFAULT_WAIT, Sandbox};
 pub use account::{ApiKeys, PreferenceMap, Preferences};
 pub use admin::{Admin, Analytics, Audit, Governance};
 pub use cluster::{Cluster, WarmPools};
+pub use guard::SandboxGuard;
 pub use manage::{Backups, Sharing};
 pub use raw::{HttpResponse, RawRequest, StreamedResponse};
 pub use webhooks::Webhooks;
