@@ -51,3 +51,23 @@ pub(crate) fn own_http(builder: agenttier::ClientBuilder) -> agenttier::ClientBu
     let _ = rustls::crypto::ring::default_provider().install_default();
     builder.reqwest_client(agenttier::reqwest::Client::new())
 }
+
+/// `Client::with_sandbox` running `command`, then failing when `fail` is set (the closure's
+/// shape is each flavour's own).
+pub(crate) async fn scoped_exec(
+    client: &sdk::Client,
+    params: agenttier::models::CreateSandbox,
+    command: &str,
+    fail: bool,
+) -> agenttier::Result<String> {
+    let command = command.to_owned();
+    client
+        .with_sandbox(params, move |sb| async move {
+            let out = sb.exec(command.as_str()).await?;
+            if fail {
+                return Err(agenttier::Error::invalid_input("the closure failed"));
+            }
+            Ok(out.stdout)
+        })
+        .await
+}

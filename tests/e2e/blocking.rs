@@ -39,3 +39,20 @@ pub(crate) fn pause(d: std::time::Duration) {
 pub(crate) fn own_http(builder: agenttier::blocking::ClientBuilder) -> agenttier::blocking::ClientBuilder {
     builder.ureq_agent(agenttier::blocking::ureq::Agent::new_with_defaults())
 }
+
+/// `Client::with_sandbox` running `command`, then failing when `fail` is set (the closure's
+/// shape is each flavour's own).
+pub(crate) fn scoped_exec(
+    client: &sdk::Client,
+    params: agenttier::models::CreateSandbox,
+    command: &str,
+    fail: bool,
+) -> agenttier::Result<String> {
+    client.with_sandbox(params, |sb| {
+        let out = sb.exec(command)?;
+        if fail {
+            return Err(agenttier::Error::invalid_input("the closure failed"));
+        }
+        Ok(out.stdout)
+    })
+}

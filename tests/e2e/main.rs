@@ -12,4 +12,5 @@
 mod asynchronous;
 mod blocking;
 mod facade;
+mod routes;
 mod support;

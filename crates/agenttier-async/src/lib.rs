@@ -23,6 +23,7 @@ use maybe_async::must_be_async as maybe;
 
 mod client;
 mod fileio;
+mod scoped;
 mod transport;
 mod websocket;
 
@@ -47,6 +48,7 @@ pub use client::{
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
 pub use client::{Terminal, TerminalReader, TerminalWriter};
+pub use client::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 pub use fileio::{ReadSource, WriteSink};
 /// The reqwest this client is built on (its exact version), for [`ClientBuilder::reqwest_client`].
 pub use reqwest;

@@ -21,6 +21,7 @@ use maybe_async::must_be_sync as maybe;
 
 mod client;
 mod fileio;
+mod scoped;
 mod transport;
 mod websocket;
 
@@ -45,6 +46,7 @@ pub use client::{
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
 pub use client::{Terminal, TerminalReader, TerminalWriter};
+pub use client::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 pub use fileio::{ReadSource, WriteSink};
 /// The ureq this client is built on (its exact version), for [`ClientBuilder::ureq_agent`].
 pub use ureq;

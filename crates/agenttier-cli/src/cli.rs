@@ -88,6 +88,8 @@ pub enum Command {
     Login,
     /// Print the server's view of the caller's identity
     Whoami,
+    /// Check that the Router is up and ready (`/healthz`, `/readyz`)
+    Status,
     /// Manage sandboxes
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -447,9 +449,9 @@ pub struct CreateArgs {
     /// Cluster template name (see `agenttier template list`)
     #[arg(long)]
     pub template: String,
-    /// Namespace
-    #[arg(long, default_value = "default")]
-    pub namespace: String,
+    /// Namespace (default: the Router's sandbox namespace)
+    #[arg(long)]
+    pub namespace: Option<String>,
     /// Longest running time, as a Go duration (e.g. 8h)
     #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
     pub timeout: Option<Duration>,
@@ -499,6 +501,9 @@ pub struct ConfigureArgs {
     /// Entrypoint command, split like a shell would (e.g. "python /workspace/agent.py")
     #[arg(long, value_name = "COMMAND")]
     pub entrypoint: Option<String>,
+    /// Print the output of the last install instead of configuring
+    #[arg(long, conflicts_with_all = ["files", "install", "entrypoint"])]
+    pub install_log: bool,
 }
 
 /// `agenttier invoke`
@@ -664,6 +669,49 @@ pub enum TemplateCommand {
         /// Template name
         name: String,
     },
+    /// Create a template from a JSON or YAML file and/or flags (admin)
+    #[command(after_help = TEMPLATE_FILE_HELP)]
+    Create(TemplateEditArgs),
+    /// Change a template (admin): flags edit the current one, --file replaces its spec
+    #[command(after_help = TEMPLATE_FILE_HELP)]
+    Update(TemplateEditArgs),
+    /// Delete a template (admin; refused while a running sandbox uses it)
+    #[command(visible_alias = "rm")]
+    Delete {
+        /// Template name
+        name: String,
+    },
+}
+
+const TEMPLATE_FILE_HELP: &str = "The file holds {\"name\": ..., \"description\": ..., \"spec\": {...}} in JSON or YAML, \
+the shape `agenttier template get` prints (other keys are ignored); flags override it.";
+
+/// `agenttier template create | update`
+#[derive(Debug, Args)]
+pub struct TemplateEditArgs {
+    /// Template name (default: the file's `name`)
+    pub name: Option<String>,
+    /// Template document (JSON or YAML), or - for stdin
+    #[arg(short = 'f', long, value_name = "FILE|-")]
+    pub file: Option<String>,
+    /// Description
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Mode of the sandboxes made from it (sets spec.mode)
+    #[arg(long, value_enum)]
+    pub mode: Option<TemplateMode>,
+    /// Container image repository (sets spec.image.repository)
+    #[arg(long)]
+    pub image: Option<String>,
+}
+
+/// Template modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateMode {
+    /// A shell with a workspace.
+    Code,
+    /// Configure once, invoke many times.
+    Agent,
 }
 
 /// A Go duration (`90s`, `1h30m`).

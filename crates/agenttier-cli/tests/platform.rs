@@ -181,3 +181,128 @@ fn keys_webhooks_policies_and_reports() {
     fx.json(&["cluster", "headroom"]);
     fx.json(&["cluster", "warm-pool"]);
 }
+
+#[test]
+fn template_create_update_delete_from_files_and_flags() {
+    let fx = Fixture::new();
+    let yaml = fx.dir.path().join("t.yaml");
+    std::fs::write(
+        &yaml,
+        "name: from-yaml\ndescription: a YAML template\nspec:\n  mode: agent\n  harness:\n    shell: /bin/sh\n",
+    )
+    .unwrap();
+    let created = fx.json(&["template", "create", "-f", yaml.to_str().unwrap()]);
+    assert_eq!(created["name"], "from-yaml");
+    assert_eq!(created["description"], "a YAML template");
+    assert_eq!(created["spec"]["mode"], "agent");
+
+    // Flags only: a code template with an image.
+    let flags = fx.json(&[
+        "template",
+        "create",
+        "by-flags",
+        "--mode",
+        "code",
+        "--image",
+        "busybox",
+        "--description",
+        "d",
+    ]);
+    assert_eq!(
+        flags["spec"],
+        serde_json::json!({"mode": "code", "image": {"repository": "busybox"}})
+    );
+    assert_eq!(flags["image"], "busybox");
+
+    // `template get` output feeds back in, under a new name, in JSON.
+    let json_file = fx.dir.path().join("t.json");
+    std::fs::write(
+        &json_file,
+        serde_json::to_string(&fx.json(&["template", "get", "from-yaml"])).unwrap(),
+    )
+    .unwrap();
+    let copy = fx.json(&["template", "create", "copied", "--file", json_file.to_str().unwrap()]);
+    assert_eq!(
+        (copy["name"].as_str(), copy["spec"]["mode"].as_str()),
+        (Some("copied"), Some("agent"))
+    );
+
+    // Update with flags edits the current template; with a file it replaces the spec.
+    let edited = fx.json(&["template", "update", "from-yaml", "--image", "alpine"]);
+    assert_eq!(edited["spec"]["mode"], "agent", "the rest of the spec is kept");
+    assert_eq!(edited["spec"]["image"]["repository"], "alpine");
+    assert_eq!(edited["resource_version"], "2");
+    let replaced = fx.json(&[
+        "template",
+        "update",
+        "from-yaml",
+        "-f",
+        json_file.to_str().unwrap(),
+        "--mode",
+        "code",
+    ]);
+    assert_eq!(replaced["spec"]["mode"], "code");
+    assert!(replaced["spec"].get("image").is_none(), "{replaced}");
+
+    let (code, stdout, _) = fx.run_as(fx.router.admin_key(), &["template", "delete", "by-flags"]);
+    assert_eq!((code, stdout.trim()), (0, "deleted template by-flags"));
+    let (code, _, stderr) = fx.run_as(fx.router.admin_key(), &["template", "get", "by-flags"]);
+    assert_eq!(code, 5, "{stderr}");
+
+    // Refusals: not admin (4), a built-in (6), no name (2), a bad file (2).
+    let user = fx.router.create_key("user", false, &[]).unwrap();
+    let (code, _, stderr) = fx.run_as(&user, &["template", "delete", "copied"]);
+    assert_eq!(code, 4, "{stderr}");
+    let (code, _, stderr) = fx.run_as(
+        fx.router.admin_key(),
+        &["template", "update", "general-coding", "--mode", "agent"],
+    );
+    assert_eq!(code, 6, "{stderr}");
+    let (code, _, stderr) = fx.run_as(fx.router.admin_key(), &["template", "create", "--mode", "code"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("template name is needed"), "{stderr}");
+    std::fs::write(&yaml, "name: [unclosed").unwrap();
+    let (code, _, stderr) = fx.run_as(
+        fx.router.admin_key(),
+        &["template", "create", "-f", yaml.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("neither JSON nor YAML"), "{stderr}");
+}
+
+#[test]
+fn status_and_install_log() {
+    let fx = Fixture::new();
+    let (code, stdout, _) = fx.run_as(fx.router.admin_key(), &["status"]);
+    assert_eq!(
+        (code, stdout.trim()),
+        (0, format!("{}: up and ready", fx.router.url()).as_str())
+    );
+    let status = fx.json(&["status"]);
+    assert_eq!(
+        (status["live"].as_bool(), status["ready"].as_bool()),
+        (Some(true), Some(true))
+    );
+
+    fx.json(&["sandbox", "create", "ag", "--template", "agent-python", "--wait"]);
+    let (code, _, stderr) = fx.run_as(fx.router.admin_key(), &["configure", "ag", "--install-log"]);
+    assert_eq!(code, 5, "no install ran yet: {stderr}");
+    fx.json(&[
+        "configure",
+        "ag",
+        "--install",
+        "sh -c 'echo building; echo done'",
+        "--entrypoint",
+        "cat",
+    ]);
+    let (code, stdout, _) = fx.run_as(fx.router.admin_key(), &["configure", "ag", "--install-log"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("building\ndone"), "{stdout}");
+    let log = fx.json(&["configure", "ag", "--install-log"]);
+    assert!(log["log"].as_str().unwrap().contains("building"), "{log}");
+    let (code, _, stderr) = fx.run_as(
+        fx.router.admin_key(),
+        &["configure", "ag", "--install-log", "--install", "true"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+}

@@ -24,4 +24,6 @@ pub mod webhook;
 pub use auth::{Auth, Secret};
 pub use config::{BuiltInRoots, ClientConfig, ClientIdentity};
 pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
+/// The `http` crate's method and header types, as used by [`request`] and the escape hatch.
+pub use http::{HeaderMap, Method};
 pub use retry::RetryPolicy;

@@ -249,9 +249,49 @@ impl Request {
     }
 }
 
+/// Checks a path given whole by a caller (the escape hatch, a preview path): it must start
+/// with `/` and be canonical, since the Router answers `//`, `.` and `..` with a redirect, and
+/// it may hold no query, fragment, whitespace or control character (queries go through
+/// [`Request::query`], so they are encoded).
+///
+/// ```
+/// use agenttier_core::request::check_raw_path;
+/// assert!(check_raw_path("/api/v1/sandboxes/demo%20x").is_ok());
+/// assert!(check_raw_path("/api/v1//x").is_err() && check_raw_path("/a?b=1").is_err());
+/// ```
+pub fn check_raw_path(path: &str) -> Result<()> {
+    let why = if !path.starts_with('/') {
+        "must start with /"
+    } else if path.contains(['?', '#']) {
+        "must not contain ? or # (add query parameters with .query(key, value))"
+    } else if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        "must not contain whitespace or control characters (percent-encode them)"
+    } else if path[1..].split('/').enumerate().any(|(i, seg)| {
+        let last = i == path[1..].split('/').count() - 1;
+        seg == "." || seg == ".." || (seg.is_empty() && !last)
+    }) {
+        "must not contain empty, . or .. segments (the Router redirects those)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid_input(format!("request path {path:?} {why}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_paths() {
+        for ok in ["/", "/healthz", "/api/v1/sandboxes/a/preview/80/", "/x/%2F/y"] {
+            assert!(check_raw_path(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "x", "//", "/a//b", "/a/./b", "/a/..", "/a b", "/a?x", "/a#f", "/a\u{7}",
+        ] {
+            assert!(check_raw_path(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn writes_announce_a_body_even_when_empty() {

@@ -5,7 +5,9 @@
 //! tried again with exponential backoff and jitter; POST and PATCH only when
 //! [`RetryPolicy::retry_post`] is set; streaming calls never. A `Retry-After` header replaces the
 //! computed delay; one longer than [`RetryPolicy::max_retry_after`] ends the retries at once, so
-//! the caller sees the server's answer instead of a silently long wait.
+//! the caller sees the server's answer instead of a silently long wait. Which statuses are
+//! retried ([`RetryPolicy::retry_statuses`]) and whether `Retry-After` is honoured
+//! ([`RetryPolicy::honor_retry_after`]) are settable.
 
 use std::time::Duration;
 
@@ -28,6 +30,9 @@ pub struct RetryPolicy {
     max_backoff: Duration,
     max_retry_after: Duration,
     retry_post: bool,
+    /// `None`: [`is_retryable_status`].
+    statuses: Option<Vec<u16>>,
+    honor_retry_after: bool,
 }
 
 impl Default for RetryPolicy {
@@ -39,6 +44,8 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
             retry_post: false,
+            statuses: None,
+            honor_retry_after: true,
         }
     }
 }
@@ -119,6 +126,35 @@ impl RetryPolicy {
         self
     }
 
+    /// Retries exactly these statuses instead of the default set (408, 429 and 5xx but 501).
+    /// An empty set retries connection failures only.
+    ///
+    /// ```
+    /// use agenttier_core::RetryPolicy;
+    /// let only_busy = RetryPolicy::default().retry_statuses([429, 503]);
+    /// assert!(only_busy.is_retried_status(503) && !only_busy.is_retried_status(502));
+    /// ```
+    pub fn retry_statuses(mut self, statuses: impl IntoIterator<Item = u16>) -> Self {
+        self.statuses = Some(statuses.into_iter().collect());
+        self
+    }
+
+    /// Whether a `Retry-After` header sets the delay before the next attempt (default `true`).
+    /// When `false` the computed backoff applies and the header is ignored, as is
+    /// [`max_retry_after`](Self::max_retry_after).
+    pub fn honor_retry_after(mut self, yes: bool) -> Self {
+        self.honor_retry_after = yes;
+        self
+    }
+
+    /// Whether this policy retries a status.
+    pub fn is_retried_status(&self, status: u16) -> bool {
+        match &self.statuses {
+            Some(list) => list.contains(&status),
+            None => is_retryable_status(status),
+        }
+    }
+
     /// The configured number of retries.
     pub fn max_retries_value(&self) -> u32 {
         self.max_retries
@@ -142,7 +178,9 @@ impl RetryPolicy {
             return Decision::GiveUp;
         }
         let retry_after = match outcome {
-            Outcome::Status { status, retry_after } if is_retryable_status(status) => retry_after,
+            Outcome::Status { status, retry_after } if self.is_retried_status(status) => {
+                retry_after.filter(|_| self.honor_retry_after)
+            }
             Outcome::ConnectionFailed => None,
             _ => return Decision::GiveUp,
         };
@@ -274,6 +312,37 @@ mod tests {
             p.decide_with_jitter(&Method::GET, false, 0, with(3600), 0.0),
             Decision::GiveUp
         );
+    }
+
+    #[test]
+    fn statuses_and_retry_after_are_settable() {
+        let p = RetryPolicy::default().retry_statuses([409]).honor_retry_after(false);
+        assert!(matches!(
+            p.decide_with_jitter(&Method::GET, false, 0, status(409), 0.0),
+            Decision::RetryAfter(_)
+        ));
+        assert_eq!(
+            p.decide_with_jitter(&Method::GET, false, 0, status(503), 0.0),
+            Decision::GiveUp
+        );
+        let long = Outcome::Status {
+            status: 409,
+            retry_after: Some(Duration::from_secs(3600)),
+        };
+        assert_eq!(
+            p.decide_with_jitter(&Method::GET, false, 0, long, 0.0),
+            Decision::RetryAfter(Duration::from_millis(250)),
+            "the header is ignored, backoff applies"
+        );
+        let none = RetryPolicy::default().retry_statuses([]);
+        assert_eq!(
+            none.decide_with_jitter(&Method::GET, false, 0, status(503), 0.0),
+            Decision::GiveUp
+        );
+        assert!(matches!(
+            none.decide_with_jitter(&Method::GET, false, 0, Outcome::ConnectionFailed, 0.0),
+            Decision::RetryAfter(_)
+        ));
     }
 
     #[test]

@@ -63,9 +63,9 @@ impl Server {
                 (t.path().canonicalize()?, Some(t))
             }
         };
-        let templates = Arc::new(Templates::load(opts.templates_dir.as_deref())?);
         let isolation = Isolation::detect(opts.isolation)?;
         let store = Arc::new(Store::open(&data_dir)?);
+        let templates = Arc::new(Templates::load(opts.templates_dir.as_deref(), store.clone())?);
         let governance = Arc::new(Governance::load(store.clone(), opts.policy.clone())?);
         let sandboxes = Arc::new(Sandboxes::new(
             store.clone(),

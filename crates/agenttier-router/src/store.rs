@@ -541,4 +541,19 @@ impl Store {
         )?;
         Ok(())
     }
+
+    /// Every setting whose key starts with `prefix`, in key order.
+    pub(crate) fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>, RouterError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let rows = stmt.query_map(params![prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) fn delete_setting(&self, key: &str) -> Result<(), RouterError> {
+        self.conn()
+            .execute("DELETE FROM settings WHERE key = ?1", params![key])?;
+        Ok(())
+    }
 }

@@ -1,15 +1,35 @@
-//! Sandbox templates (wire spec §7): two built-ins plus any `*.json` files of a directory, one
-//! template per file in the shape `{"name": "...", "description": "...", "spec": {...}}`.
-//! A file whose name matches a built-in replaces it.
+//! Sandbox templates (wire spec §7): two built-ins, any `*.json` files of a directory (one
+//! template per file in the shape `{"name": "...", "description": "...", "spec": {...}}`; a file
+//! whose name matches a built-in replaces it), and the templates admins create through the API,
+//! kept in SQLite.
+//!
+//! Built-in and directory templates are read-only through the API (`409`): they are the
+//! operator's configuration, restored on every start, so an edit would silently vanish.
+//! A directory file added later under the name of a stored template wins over it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::errors::RouterError;
+use crate::store::Store;
+
+/// Settings-table key prefix of templates created through the API.
+const STORED_PREFIX: &str = "template:";
+
+/// Where a template comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Compiled in.
+    Builtin,
+    /// A file of the `--templates` directory.
+    File,
+    /// Created through `POST /templates` (editable, persisted).
+    Stored,
+}
 
 /// Name of the built-in general coding template (`spec.mode: code`).
 pub const GENERAL_CODING: &str = "general-coding";
@@ -17,13 +37,26 @@ pub const GENERAL_CODING: &str = "general-coding";
 pub const AGENT_PYTHON: &str = "agent-python";
 
 /// One template, as stored.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Template {
     pub name: String,
     #[serde(default)]
     pub description: String,
     #[serde(default = "empty_object")]
     pub spec: Value,
+    /// Bumped by every update; reported as `resourceVersion`.
+    #[serde(default = "first_version")]
+    pub version: u64,
+    #[serde(skip, default = "file_origin")]
+    pub origin: Origin,
+}
+
+fn first_version() -> u64 {
+    1
+}
+
+fn file_origin() -> Origin {
+    Origin::File
 }
 
 fn empty_object() -> Value {
@@ -37,7 +70,7 @@ pub(crate) struct TemplateJson<'a> {
     name: &'a str,
     description: &'a str,
     image: &'a str,
-    resource_version: &'static str,
+    resource_version: String,
     spec: &'a Value,
 }
 
@@ -60,7 +93,7 @@ impl Template {
                 .pointer("/image/repository")
                 .and_then(Value::as_str)
                 .unwrap_or(""),
-            resource_version: "1",
+            resource_version: self.version.to_string(),
             spec: &self.spec,
         }
     }
@@ -77,6 +110,8 @@ fn builtins() -> Vec<Template> {
                 "storage": {"size": "10Gi", "mountPath": "/workspace"},
                 "harness": {"shell": "/bin/sh", "workingDir": "/workspace"}
             }),
+            version: 1,
+            origin: Origin::Builtin,
         },
         Template {
             name: AGENT_PYTHON.into(),
@@ -91,18 +126,37 @@ fn builtins() -> Vec<Template> {
                     "agent": {"workingDir": "/workspace", "maxConcurrentInvokes": 4, "defaultInvokeTimeout": "30m0s"}
                 }
             }),
+            version: 1,
+            origin: Origin::Builtin,
         },
     ]
 }
 
-/// The template catalogue; editable at runtime for the template routes to come.
+/// Why a template could not be changed.
+#[derive(Debug)]
+pub(crate) enum EditError {
+    /// No template has that name.
+    NotFound,
+    /// A template of that name exists already (create).
+    Exists,
+    /// The template is built in or comes from the templates directory.
+    ReadOnly(Origin),
+    /// A sandbox still uses the template (delete); its name.
+    InUse(String),
+    /// The database write failed.
+    Store(RouterError),
+}
+
+/// The template catalogue: read-only built-ins and directory files, editable stored templates.
 pub(crate) struct Templates {
     by_name: RwLock<BTreeMap<String, Template>>,
+    store: Arc<Store>,
 }
 
 impl Templates {
-    /// Built-ins, overlaid with the `*.json` files of `dir`.
-    pub(crate) fn load(dir: Option<&Path>) -> Result<Templates, RouterError> {
+    /// Built-ins, overlaid with the `*.json` files of `dir`, then the templates stored in `store`
+    /// (those whose name a built-in or file already uses are skipped with a warning).
+    pub(crate) fn load(dir: Option<&Path>, store: Arc<Store>) -> Result<Templates, RouterError> {
         let mut by_name: BTreeMap<String, Template> = builtins().into_iter().map(|t| (t.name.clone(), t)).collect();
         if let Some(dir) = dir {
             let entries = std::fs::read_dir(dir)
@@ -125,9 +179,81 @@ impl Templates {
                 by_name.insert(t.name.clone(), t);
             }
         }
+        for (key, doc) in store.settings_with_prefix(STORED_PREFIX)? {
+            let mut t: Template = serde_json::from_str(&doc)
+                .map_err(|e| RouterError::Config(format!("invalid stored template {key}: {e}")))?;
+            t.origin = Origin::Stored;
+            if by_name.contains_key(&t.name) {
+                tracing::warn!(template = %t.name, "a built-in or directory template now has the name of a stored template; the stored one is hidden");
+                continue;
+            }
+            by_name.insert(t.name.clone(), t);
+        }
         Ok(Templates {
             by_name: RwLock::new(by_name),
+            store,
         })
+    }
+
+    /// Adds a new template (`POST /templates`).
+    pub(crate) fn create(&self, name: &str, description: &str, spec: Value) -> Result<Template, EditError> {
+        let mut map = self.by_name.write().unwrap_or_else(|p| p.into_inner());
+        if map.contains_key(name) {
+            return Err(EditError::Exists);
+        }
+        let t = Template {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            spec,
+            version: 1,
+            origin: Origin::Stored,
+        };
+        self.persist(&t)?;
+        map.insert(t.name.clone(), t.clone());
+        Ok(t)
+    }
+
+    /// Replaces a stored template's description and spec (`PUT /templates/{name}`).
+    pub(crate) fn update(&self, name: &str, description: &str, spec: Value) -> Result<Template, EditError> {
+        let mut map = self.by_name.write().unwrap_or_else(|p| p.into_inner());
+        let old = map.get(name).ok_or(EditError::NotFound)?;
+        if old.origin != Origin::Stored {
+            return Err(EditError::ReadOnly(old.origin));
+        }
+        let t = Template {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            spec,
+            version: old.version + 1,
+            origin: Origin::Stored,
+        };
+        self.persist(&t)?;
+        map.insert(t.name.clone(), t.clone());
+        Ok(t)
+    }
+
+    /// Removes a stored template unless `user_of` names a sandbox still using it.
+    pub(crate) fn delete(&self, name: &str, user_of: impl FnOnce(&str) -> Option<String>) -> Result<(), EditError> {
+        let mut map = self.by_name.write().unwrap_or_else(|p| p.into_inner());
+        let old = map.get(name).ok_or(EditError::NotFound)?;
+        if old.origin != Origin::Stored {
+            return Err(EditError::ReadOnly(old.origin));
+        }
+        if let Some(sandbox) = user_of(name) {
+            return Err(EditError::InUse(sandbox));
+        }
+        self.store
+            .delete_setting(&format!("{STORED_PREFIX}{name}"))
+            .map_err(EditError::Store)?;
+        map.remove(name);
+        Ok(())
+    }
+
+    fn persist(&self, t: &Template) -> Result<(), EditError> {
+        let doc = serde_json::to_string(t).map_err(|e| EditError::Store(RouterError::Runtime(e.to_string())))?;
+        self.store
+            .put_setting(&format!("{STORED_PREFIX}{}", t.name), &doc)
+            .map_err(EditError::Store)
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<Template> {

@@ -21,5 +21,6 @@ mod router {
     mod security;
     mod slow;
     mod terminal;
+    mod templates;
     mod wire;
 }

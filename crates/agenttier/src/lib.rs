@@ -32,6 +32,10 @@
 pub use agenttier_core::{
     ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models,
 };
+pub use agenttier_core::{HeaderMap, Method};
+
+/// This SDK's version (the `agenttier` crate's).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The reqwest the async client is built on, for [`ClientBuilder::reqwest_client`].
 #[cfg(feature = "async")]
@@ -48,6 +52,7 @@ pub use agenttier_async::{FileReader, Files, ReadSource, WriteSink};
 #[cfg(feature = "async")]
 pub use agenttier_async::{Terminal, TerminalReader, TerminalWriter};
 pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
+pub use agenttier_async::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 pub use agenttier_core::webhook;
 
 /// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources in Kubernetes
@@ -86,4 +91,5 @@ pub mod blocking {
     pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
     pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
     pub use agenttier_blocking::{Terminal, TerminalReader, TerminalWriter};
+    pub use agenttier_blocking::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 }

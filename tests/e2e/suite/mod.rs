@@ -8,11 +8,13 @@ pub mod agent;
 pub mod faults;
 pub mod files;
 pub mod hooks;
+pub mod knobs;
 pub mod lifecycle;
 pub mod manage;
 pub mod resilience;
 pub mod terminal;
 pub mod tls;
+pub mod surface;
 pub mod workloads;
 
 use crate::support;
@@ -138,6 +140,16 @@ macro_rules! for_each_case {
             tls::tls_unknown_ca_is_refused,
             tls::tls_danger_accept_invalid_certs_skips_verification,
             tls::own_http_client_keeps_the_sdk_contract,
+            surface::templates_are_managed_end_to_end,
+            surface::install_log_follows_configure,
+            surface::preview_streams_the_upstream_answer,
+            surface::health_and_metrics,
+            surface::escape_hatch_goes_through_auth_retries_and_errors,
+            surface::every_spec_route_has_a_client_call,
+            knobs::guards_terminate_at_the_end_of_a_scope,
+            knobs::wait_polls_at_the_interval_asked,
+            knobs::retry_policy_statuses_and_retry_after_are_settable,
+            knobs::create_sends_every_wire_field,
         }
     };
 }

@@ -2,6 +2,7 @@
 
 pub mod fake;
 pub mod tls;
+pub mod routes;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -125,4 +125,12 @@ impl Agent {
         exchange::send(&self.sandbox.client.transport, &req).await?;
         Ok(())
     }
+
+    /// The last 8 KiB of output of the last install run by [`configure`](Self::configure);
+    /// [`Error::NotFound`] when none ran (or the last configure skipped its install).
+    pub async fn install_log(&self) -> Result<String> {
+        let req = Request::get(self.sandbox.path("/configure/install-log"));
+        let resp = exchange::send(&self.sandbox.client.transport, &req).await?;
+        agenttier_core::models::decode_install_log(&resp.body)
+    }
 }

@@ -72,7 +72,7 @@ impl Client {
             created.name
         };
         let namespace = if created.namespace.is_empty() {
-            params.namespace_name().to_owned()
+            params.namespace_name().unwrap_or("default").to_owned()
         } else {
             created.namespace
         };

@@ -12,14 +12,18 @@ mod builder;
 mod cluster;
 mod exchange;
 mod files;
+mod guard;
 mod handle;
 #[cfg(feature = "kruise")]
 pub mod kruise;
 mod manage;
+mod preview;
+mod raw;
 mod sandbox;
 mod terminal;
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub(crate) mod tls;
+mod templates;
 mod webhooks;
 pub(crate) mod wire;
 
@@ -33,5 +37,7 @@ pub use terminal::{Terminal, TerminalReader, TerminalWriter};
 pub use account::{ApiKeys, PreferenceMap, Preferences};
 pub use admin::{Admin, Analytics, Audit, Governance};
 pub use cluster::{Cluster, WarmPools};
+pub use guard::SandboxGuard;
 pub use manage::{Backups, Sharing};
+pub use raw::{HttpResponse, RawRequest, StreamedResponse};
 pub use webhooks::Webhooks;

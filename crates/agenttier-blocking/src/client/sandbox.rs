@@ -69,13 +69,25 @@ impl Sandbox {
         Ok(self.status().await?.phase)
     }
 
-    /// Polls until the sandbox is `Running`, at growing intervals (250 ms up to 2 s).
+    /// Polls until the sandbox is `Running`: at once, then after 25 ms, at intervals doubling up
+    /// to 2 s, so a fast start is seen in tens of milliseconds and a slow one costs few requests.
     ///
     /// Returns [`Error::SandboxErrorState`] when it reaches `Error`, and
     /// [`Error::SandboxTimeout`] when `timeout` passes first ([`DEFAULT_WAIT`] is a good default).
     pub async fn wait_until_running(&self, timeout: Duration) -> Result<SandboxInfo> {
+        self.wait_for_running(timeout, None).await
+    }
+
+    /// [`wait_until_running`](Self::wait_until_running), polling every `poll_interval` instead
+    /// (at least 1 ms).
+    pub async fn wait_until_running_every(&self, timeout: Duration, poll_interval: Duration) -> Result<SandboxInfo> {
+        self.wait_for_running(timeout, Some(poll_interval.max(Duration::from_millis(1))))
+            .await
+    }
+
+    async fn wait_for_running(&self, timeout: Duration, fixed: Option<Duration>) -> Result<SandboxInfo> {
         let started = Instant::now();
-        let mut interval = Duration::from_millis(250);
+        let mut interval = fixed.unwrap_or(Duration::from_millis(25));
         loop {
             let info = self.status().await?;
             match &info.phase {
@@ -102,7 +114,9 @@ impl Sandbox {
                 });
             }
             self.client.transport.sleep(interval.min(timeout - elapsed)).await;
-            interval = (interval * 3 / 2).min(Duration::from_secs(2));
+            if fixed.is_none() {
+                interval = (interval * 2).min(Duration::from_secs(2));
+            }
         }
     }
 

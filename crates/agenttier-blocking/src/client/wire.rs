@@ -249,6 +249,8 @@ pub(crate) async fn open_download(transport: &Transport, req: &Request) -> std::
     }
     Ok(Fetched::Body(Box::new(Download {
         len: content_length(&head.headers),
+        status: head.status,
+        headers: head.headers,
         body: head.body,
         request: Request::new(req.method.clone(), req.path.clone()),
         limits: Limits::for_request(transport.config(), req),
@@ -326,6 +328,8 @@ impl SseStream {
 pub(crate) struct Download {
     pub(crate) body: Body,
     len: Option<u64>,
+    status: u16,
+    headers: HeaderMap,
     request: Request,
     limits: Limits,
 }
@@ -343,6 +347,16 @@ impl Download {
     /// The body's size, when the server announced it.
     pub(crate) fn content_length(&self) -> Option<u64> {
         self.len
+    }
+
+    /// The success status.
+    pub(crate) fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response headers.
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.headers
     }
 }
 

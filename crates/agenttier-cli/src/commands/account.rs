@@ -93,6 +93,20 @@ pub fn whoami(client: &Client, out: &mut Out) -> CmdResult {
     Ok(OK)
 }
 
+/// `status`: the Router's liveness and readiness; exits 1 when it is up but not ready.
+pub fn status(client: &Client, out: &mut Out) -> CmdResult {
+    let health = client.health()?;
+    let url = &client.config().base_url;
+    if out.json() {
+        out.print_json(&serde_json::json!({"url": url, "live": true, "ready": health.ready, "reason": health.reason}))?;
+    } else if health.ready {
+        out.line(&format!("{url}: up and ready"))?;
+    } else {
+        out.line(&format!("{url}: up, not ready: {}", health.reason))?;
+    }
+    Ok(if health.ready { OK } else { crate::exit::OTHER })
+}
+
 fn label(who: &CurrentUser) -> &str {
     [&who.email, &who.name, &who.sub]
         .into_iter()

@@ -19,6 +19,15 @@ use crate::views::rfc3339;
 /// Live logs go to stdout/stderr (all to stderr with `-o json`, keeping stdout for the result).
 /// Exits 1 when the install command fails, as the Python CLI does.
 pub fn configure(client: &Client, out: &mut Out, args: ConfigureArgs) -> CmdResult {
+    if args.install_log {
+        let log = client.sandbox(&args.sandbox_id).agent().install_log()?;
+        if out.json() {
+            out.print_json(&serde_json::json!({ "log": log }))?;
+        } else {
+            out.raw(log.as_bytes())?;
+        }
+        return Ok(OK);
+    }
     let mut request = Configure::new();
     for spec in &args.files {
         let (remote, local) = spec
@@ -34,7 +43,10 @@ pub fn configure(client: &Client, out: &mut Out, args: ConfigureArgs) -> CmdResu
         request = request.entrypoint(split(entrypoint, "--entrypoint")?);
     }
     if request.files.is_empty() && request.install_command.is_empty() && request.entrypoint.is_empty() {
-        return Err(Failure::config("nothing to do: pass at least one of --file, --install, --entrypoint").into());
+        return Err(Failure::config(
+            "nothing to do: pass at least one of --file, --install, --entrypoint (or --install-log)",
+        )
+        .into());
     }
     let json = out.json();
     let result = client

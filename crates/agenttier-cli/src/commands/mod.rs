@@ -82,6 +82,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
 fn dispatch(command: Command, client: &Client, out: &mut Out) -> CmdResult {
     match command {
         Command::Whoami => account::whoami(client, out),
+        Command::Status => account::status(client, out),
         Command::Sandbox(cmd) => sandbox::run(cmd, client, out),
         Command::Template(cmd) => template::run(cmd, client, out),
         Command::Configure(args) => agent::configure(client, out, args),
@@ -129,7 +130,9 @@ fn subject(command: &Command) -> Option<String> {
                 | PortsCommand::Remove { sandbox_id, .. },
             ) => sandbox(sandbox_id),
         },
-        Command::Template(TemplateCommand::Get { name }) => Some(format!("template {name:?}")),
+        Command::Template(TemplateCommand::Get { name } | TemplateCommand::Delete { name }) => {
+            Some(format!("template {name:?}"))
+        }
         Command::Configure(args) => sandbox(&args.sandbox_id),
         Command::Invoke(args) => sandbox(&args.sandbox_id),
         _ => None,

@@ -5,8 +5,6 @@
 //! are always JSON, as `template get` is. Secrets minted here (API keys, webhook secrets, share
 //! link tokens) are printed once, because the server never shows them again.
 
-use std::io::Read;
-
 use agenttier::blocking::Client;
 use agenttier::models::{
     ActionGroup, BulkAction, CloneSandbox, CreateApiKey, CreateShareLink, CreateWebhook, GrantShare, Policy, Resources,
@@ -386,16 +384,7 @@ pub fn policy(cmd: PolicyCommand, client: &Client, out: &mut Out) -> CmdResult {
         PolicyCommand::List => out.print_json(&g.policies()?)?,
         PolicyCommand::Effective { namespace } => out.print_json(&g.effective(namespace.as_deref())?)?,
         PolicyCommand::Set { file, namespace } => {
-            let mut text = String::new();
-            let read = if file == "-" {
-                std::io::stdin().read_to_string(&mut text)
-            } else {
-                std::fs::read_to_string(&file).map(|t| {
-                    text = t;
-                    text.len()
-                })
-            };
-            read.map_err(|e| Failure::io(&format!("cannot read {file}"), &e))?;
+            let text = super::template::read_text(&file)?;
             let p: Policy = serde_json::from_str(&text)
                 .map_err(|e| Failure::config(format!("{file} is not a policy object: {e}")))?;
             let stored = match &namespace {

@@ -135,7 +135,10 @@ pub(super) fn describe(out: &mut Out, s: &SandboxInfo) -> Result<(), Failure> {
 }
 
 fn create(client: &Client, out: &mut Out, args: CreateArgs) -> CmdResult {
-    let mut params = CreateSandbox::new(args.template, &args.name).namespace(args.namespace);
+    let mut params = CreateSandbox::new(args.template, &args.name);
+    if let Some(ns) = args.namespace {
+        params = params.namespace(ns);
+    }
     if let Some(t) = args.timeout {
         params = params.timeout(t);
     }

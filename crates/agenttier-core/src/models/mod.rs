@@ -11,6 +11,8 @@ mod cluster;
 mod exec;
 mod files;
 mod governance;
+mod health;
+mod install_log;
 mod manage;
 mod policy;
 mod port;
@@ -26,12 +28,14 @@ pub use agent::{
 };
 pub use exec::{CommandResult, Exec};
 pub use files::{FileEntry, MAX_FILE_BYTES, MAX_PATH_BYTES, RemotePath, WORKSPACE, WriteResult, check_file_size};
+pub use health::Health;
+pub use install_log::decode_install_log;
 pub use policy::Violation;
 pub use port::{ForwardPortRequest, ForwardedPort};
 pub use sandbox::{
     CreateSandbox, CreatedBy, SandboxFilter, SandboxInfo, SandboxMode, SandboxPhase, StorageSpec, TemplateRef,
 };
-pub use template::Template;
+pub use template::{Template, TemplateDefinition};
 pub use user::CurrentUser;
 
 pub use account::{ActionGroup, ApiKey, ApiKeyCreated, CreateApiKey};

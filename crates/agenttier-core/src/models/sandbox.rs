@@ -149,6 +149,15 @@ pub struct StorageSpec {
     /// Storage class.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// Where the workspace is mounted (the platform's default is `/workspace`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mount_path: Option<String>,
+    /// Snapshot the workspace when the sandbox stops.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_on_stop: Option<bool>,
+    /// A shared (ReadWriteMany) workspace volume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared: Option<bool>,
 }
 
 /// Parameters of `create_sandbox`.
@@ -167,7 +176,8 @@ pub struct StorageSpec {
 #[serde(rename_all = "camelCase")]
 pub struct CreateSandbox {
     name: String,
-    namespace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
     template_ref: TemplateRef,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "go_duration")]
     timeout: Option<Duration>,
@@ -185,11 +195,12 @@ fn go_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok
 }
 
 impl CreateSandbox {
-    /// A sandbox named `name` from the cluster template `template`, in namespace `default`.
+    /// A sandbox named `name` from the cluster template `template`, in the Router's default
+    /// namespace (no `namespace` is sent, unlike the Python SDK, which always sends `default`).
     pub fn new(template: impl Into<String>, name: impl Into<String>) -> Self {
         CreateSandbox {
             name: name.into(),
-            namespace: "default".to_owned(),
+            namespace: None,
             template_ref: TemplateRef {
                 name: template.into(),
                 kind: "ClusterSandboxTemplate".to_owned(),
@@ -201,9 +212,9 @@ impl CreateSandbox {
         }
     }
 
-    /// Namespace to create the sandbox in (default `default`).
+    /// Namespace to create the sandbox in (default: the Router's sandbox namespace).
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
+        self.namespace = Some(namespace.into());
         self
     }
 
@@ -225,6 +236,30 @@ impl CreateSandbox {
         self
     }
 
+    /// Storage class of the workspace volume.
+    pub fn storage_class(mut self, class: impl Into<String>) -> Self {
+        self.storage.get_or_insert_with(StorageSpec::default).storage_class = Some(class.into());
+        self
+    }
+
+    /// Where the workspace is mounted (the platform's default is `/workspace`).
+    pub fn mount_path(mut self, path: impl Into<String>) -> Self {
+        self.storage.get_or_insert_with(StorageSpec::default).mount_path = Some(path.into());
+        self
+    }
+
+    /// Snapshot the workspace whenever the sandbox stops.
+    pub fn snapshot_on_stop(mut self, yes: bool) -> Self {
+        self.storage.get_or_insert_with(StorageSpec::default).snapshot_on_stop = Some(yes);
+        self
+    }
+
+    /// Put the workspace on a shared (ReadWriteMany) volume.
+    pub fn shared_storage(mut self, yes: bool) -> Self {
+        self.storage.get_or_insert_with(StorageSpec::default).shared = Some(yes);
+        self
+    }
+
     /// Use a namespaced `SandboxTemplate` instead of a cluster template.
     pub fn namespaced_template(mut self, namespace: impl Into<String>) -> Self {
         self.template_ref.kind = "SandboxTemplate".to_owned();
@@ -237,9 +272,9 @@ impl CreateSandbox {
         &self.name
     }
 
-    /// The requested namespace.
-    pub fn namespace_name(&self) -> &str {
-        &self.namespace
+    /// The requested namespace, if one was set.
+    pub fn namespace_name(&self) -> Option<&str> {
+        self.namespace.as_deref()
     }
 
     /// Checks what the Router would refuse, before sending anything.
@@ -352,18 +387,25 @@ mod tests {
         let req = CreateSandbox::new("general-coding", "demo")
             .timeout(Duration::from_secs(8 * 3600))
             .idle_timeout(Duration::from_secs(1800))
-            .storage_size("20Gi");
+            .storage_size("20Gi")
+            .storage_class("gp3")
+            .mount_path("/work")
+            .snapshot_on_stop(true)
+            .shared_storage(false)
+            .namespace("team-a");
         let json = serde_json::to_value(&req).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"name":"demo","namespace":"default",
+            serde_json::json!({"name":"demo","namespace":"team-a",
                 "templateRef":{"name":"general-coding","kind":"ClusterSandboxTemplate"},
-                "timeout":"8h0m0s","idleTimeout":"30m0s","storage":{"size":"20Gi"}})
+                "timeout":"8h0m0s","idleTimeout":"30m0s",
+                "storage":{"size":"20Gi","storageClass":"gp3","mountPath":"/work","snapshotOnStop":true,"shared":false}})
         );
+        // No namespace unless asked: the Router's own default applies.
         let minimal = serde_json::to_value(CreateSandbox::new("t", "n")).unwrap();
         assert_eq!(
             minimal,
-            serde_json::json!({"name":"n","namespace":"default","templateRef":{"name":"t","kind":"ClusterSandboxTemplate"}})
+            serde_json::json!({"name":"n","templateRef":{"name":"t","kind":"ClusterSandboxTemplate"}})
         );
     }
 

@@ -13,6 +13,7 @@ mod mux;
 pub(crate) mod ports;
 pub(crate) mod sandboxes;
 pub(crate) mod sharing;
+mod template_edit;
 
 pub(crate) use mux::CorsOrigins;
 
@@ -31,8 +32,16 @@ use crate::state::AppState;
 pub(crate) fn router(state: AppState, cors_origins: CorsOrigins, guard: std::sync::Arc<crate::guard::Guard>) -> Router {
     let api = Router::new()
         .route("/api/v1/user/me", get(meta::user_me))
-        .route("/api/v1/templates", get(meta::list_templates))
-        .route("/api/v1/templates/{name}", get(meta::get_template))
+        .route(
+            "/api/v1/templates",
+            get(meta::list_templates).post(template_edit::create),
+        )
+        .route(
+            "/api/v1/templates/{name}",
+            get(meta::get_template)
+                .put(template_edit::update)
+                .delete(template_edit::delete),
+        )
         .route("/api/v1/sandboxes", get(sandboxes::list).post(sandboxes::create))
         .route(
             "/api/v1/sandboxes/{id}",
