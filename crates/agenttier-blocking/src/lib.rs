@@ -45,8 +45,8 @@ pub use client::{
     Webhooks,
 };
 pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
-pub use client::{Terminal, TerminalReader, TerminalWriter};
 pub use client::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
+pub use client::{Terminal, TerminalReader, TerminalWriter};
 pub use fileio::{ReadSource, WriteSink};
 /// The ureq this client is built on (its exact version), for [`ClientBuilder::ureq_agent`].
 pub use ureq;

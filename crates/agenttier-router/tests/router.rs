@@ -20,7 +20,7 @@ mod router {
     mod restart;
     mod security;
     mod slow;
-    mod terminal;
     mod templates;
+    mod terminal;
     mod wire;
 }

@@ -49,10 +49,10 @@ pub use agenttier_async::{
 pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 #[cfg(feature = "async")]
 pub use agenttier_async::{FileReader, Files, ReadSource, WriteSink};
+pub use agenttier_async::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 #[cfg(feature = "async")]
 pub use agenttier_async::{Terminal, TerminalReader, TerminalWriter};
 pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
-pub use agenttier_async::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 pub use agenttier_core::webhook;
 
 /// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources in Kubernetes
@@ -90,6 +90,6 @@ pub mod blocking {
     };
     pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
     pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
-    pub use agenttier_blocking::{Terminal, TerminalReader, TerminalWriter};
     pub use agenttier_blocking::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
+    pub use agenttier_blocking::{Terminal, TerminalReader, TerminalWriter};
 }

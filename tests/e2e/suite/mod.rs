@@ -12,9 +12,9 @@ pub mod knobs;
 pub mod lifecycle;
 pub mod manage;
 pub mod resilience;
+pub mod surface;
 pub mod terminal;
 pub mod tls;
-pub mod surface;
 pub mod workloads;
 
 use crate::support;

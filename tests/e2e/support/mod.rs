@@ -1,8 +1,8 @@
 //! What the cases share across flavours: the in-process router, unique names, the fake server.
 
 pub mod fake;
-pub mod tls;
 pub mod routes;
+pub mod tls;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -20,10 +20,10 @@ mod manage;
 mod preview;
 mod raw;
 mod sandbox;
+mod templates;
 mod terminal;
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub(crate) mod tls;
-mod templates;
 mod webhooks;
 pub(crate) mod wire;
 
