@@ -269,7 +269,7 @@ impl Store {
                 s.timeout.map(|d| d.as_millis() as i64),
                 s.idle_timeout.map(|d| d.as_millis() as i64),
                 s.storage_size,
-                serde_json::Value::Object(s.extra.clone()).to_string(),
+                s.extra_json().to_string(),
             ],
         )?;
         Ok(())
@@ -309,29 +309,30 @@ impl Store {
             let idle: Option<i64> = r.get(13)?;
             let extra: String = r.get(15)?;
             let ms = |v: Option<i64>| v.map(|m| Duration::from_millis(m.max(0) as u64));
-            Ok((
-                SandboxRecord {
-                    name: r.get(0)?,
-                    namespace: r.get(1)?,
-                    template: r.get(2)?,
-                    mode: r.get(3)?,
-                    phase: Phase::parse(&phase),
-                    message: r.get(5)?,
-                    owner: Owner {
-                        sub: r.get(6)?,
-                        email: r.get(7)?,
-                        name: r.get(8)?,
-                    },
-                    created_at: r.get(9)?,
-                    last_activity_at: r.get(10)?,
-                    started_at: r.get(11)?,
-                    timeout: ms(timeout),
-                    idle_timeout: ms(idle),
-                    storage_size: r.get(14)?,
-                    extra: serde_json::from_str(&extra).unwrap_or_default(),
+            let mut rec = SandboxRecord {
+                phase: Phase::parse(&phase),
+                message: r.get(5)?,
+                owner: Owner {
+                    sub: r.get(6)?,
+                    email: r.get(7)?,
+                    name: r.get(8)?,
                 },
-                r.get::<_, Option<i32>>(16)?,
-            ))
+                created_at: r.get(9)?,
+                last_activity_at: r.get(10)?,
+                started_at: r.get(11)?,
+                timeout: ms(timeout),
+                idle_timeout: ms(idle),
+                storage_size: r.get(14)?,
+                ..SandboxRecord::new(
+                    &r.get::<_, String>(0)?,
+                    &r.get::<_, String>(1)?,
+                    &r.get::<_, String>(2)?,
+                    &r.get::<_, String>(3)?,
+                    &crate::auth::Identity::dev(),
+                )
+            };
+            rec.set_extra_json(serde_json::from_str(&extra).unwrap_or_default());
+            Ok((rec, r.get::<_, Option<i32>>(16)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::run::{self, Ended, Out, Tail, Watch};
 use super::workspace::{self, PathError};
-use super::{AgentConfigure, EXTRA_KEY, command_line, require_agent_mode, require_running, sse};
+use super::{AgentConfigure, command_line, require_agent_mode, require_running, sse};
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::metrics::Call;
@@ -387,9 +387,8 @@ impl Job {
                 max_concurrent_invokes: self.max_concurrent,
                 default_invoke_timeout_seconds: self.timeout_secs,
             };
-            let value = serde_json::to_value(&state).unwrap_or(Value::Null);
             let saved = self.st.sandboxes.update(&self.id, &self.who, |e, store| {
-                e.rec.extra.insert(EXTRA_KEY.into(), value);
+                e.rec.agent = Some(state);
                 store
                     .save_sandbox(&e.rec)
                     .map_err(|err| ApiError::internal(err.to_string()))

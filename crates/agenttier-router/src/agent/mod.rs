@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 pub(crate) use cancel::cancel;
@@ -28,28 +27,11 @@ use crate::errors::ApiError;
 use crate::sandbox::Entry;
 use crate::sandbox::record::Phase;
 
-/// Key of the configure state in `SandboxRecord::extra`.
-const EXTRA_KEY: &str = "agentConfigure";
-
-/// What the last successful configure left behind (the platform's `status.agentConfigure`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct AgentConfigure {
-    pub last_configured_at: String,
-    pub install_command_hash: String,
-    pub entrypoint: Vec<String>,
-    pub install_exit_code: i32,
-    pub install_log: String,
-    pub max_concurrent_invokes: i64,
-    pub default_invoke_timeout_seconds: u64,
-}
+pub(crate) use crate::sandbox::agent_state::AgentConfigure;
 
 impl AgentConfigure {
     fn of(e: &Entry) -> Option<AgentConfigure> {
-        e.rec
-            .extra
-            .get(EXTRA_KEY)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+        e.rec.agent.clone()
     }
 }
 

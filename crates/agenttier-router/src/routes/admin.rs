@@ -18,8 +18,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::account::{key_json, live_keys};
-use super::manage::Spec;
-use super::sharing::SharingInfo;
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::governance::{Policy, cpu_millis, quantity_bytes};
@@ -383,7 +381,7 @@ pub(super) async fn admin_sharing(
     require_admin(&who)?;
     let shared: Vec<serde_json::Value> = st.sandboxes.list(&who, |all| {
         all.filter_map(|e| {
-            let info = SharingInfo::of(&e.rec);
+            let info = e.rec.sharing.clone();
             (!info.is_empty()).then(|| {
                 serde_json::json!({
                     "sandboxId": e.rec.name,
@@ -404,7 +402,7 @@ pub(super) fn requested(st: &AppState, who: &Identity) -> (f64, f64) {
     st.sandboxes.list(who, |all| {
         all.filter(|e| e.rec.phase == Phase::Running)
             .fold((0.0, 0.0), |(c, m), e| {
-                let spec = Spec::of(&e.rec);
+                let spec = e.rec.spec.clone();
                 (
                     c + spec.resource("cpu").as_deref().and_then(cpu_millis).unwrap_or(0.0),
                     m + spec

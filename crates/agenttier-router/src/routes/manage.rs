@@ -5,8 +5,8 @@
 //! mode, namespace, timeouts, storage size, labels, annotations and resources; the clone belongs
 //! to the caller. As on the platform, clone is not checked against governance. PATCH changes
 //! the idle timeout at once (the idle clock keeps running) and records resources for the next
-//! start; labels and annotations are merged. These fields are kept under `spec` in the record's
-//! `extra` JSON, not shown in the sandbox JSON (as on the platform).
+//! start; labels and annotations are merged. These fields are the record's
+//! [`Spec`], not shown in the sandbox JSON (as on the platform).
 
 use std::collections::BTreeMap;
 
@@ -22,44 +22,10 @@ use crate::auth::Identity;
 use crate::errors::{ApiError, Violation};
 use crate::gotime::now_unix;
 use crate::respond::go_json;
-use crate::sandbox::record::{Owner, Phase, SandboxRecord};
+use crate::sandbox::record::{Phase, SandboxRecord};
+use crate::sandbox::spec::Spec;
 use crate::state::AppState;
 use crate::validate::{decode_body, is_rfc1123_label, rfc1123_error};
-
-/// Key of the mutable spec fields in `SandboxRecord::extra`.
-pub(crate) const SPEC_KEY: &str = "spec";
-
-/// Labels, annotations and resources of a sandbox (set by PATCH, copied by clone).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct Spec {
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resources: Option<serde_json::Value>,
-}
-
-impl Spec {
-    pub(crate) fn of(rec: &SandboxRecord) -> Spec {
-        rec.extra
-            .get(SPEC_KEY)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default()
-    }
-
-    fn store_in(&self, rec: &mut SandboxRecord) {
-        rec.extra
-            .insert(SPEC_KEY.to_owned(), serde_json::to_value(self).unwrap_or_default());
-    }
-
-    /// `requests` or `limits` of one resource (`cpu`, `memory`), limits first.
-    pub(crate) fn resource(&self, name: &str) -> Option<String> {
-        let r = self.resources.as_ref()?;
-        ["limits", "requests"]
-            .iter()
-            .find_map(|k| r.get(k)?.get(name)?.as_str().map(str::to_owned))
-    }
-}
 
 /// Decodes an optional body: empty means `T::default()`.
 pub(super) fn optional_body<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, ApiError> {
@@ -91,28 +57,13 @@ struct CloneReply<'a> {
 
 /// A new sandbox record that copies `source`'s spec, owned by `who`.
 pub(super) fn copy_of(source: &SandboxRecord, name: &str, who: &Identity) -> SandboxRecord {
-    let mut rec = SandboxRecord {
-        name: name.to_owned(),
-        namespace: source.namespace.clone(),
-        template: source.template.clone(),
-        mode: source.mode.clone(),
-        phase: Phase::New,
-        message: String::new(),
-        owner: Owner {
-            sub: who.sub.clone(),
-            email: who.email.clone(),
-            name: who.name.clone(),
-        },
-        created_at: now_unix(),
-        last_activity_at: None,
-        started_at: None,
+    SandboxRecord {
         timeout: source.timeout,
         idle_timeout: source.idle_timeout,
         storage_size: source.storage_size.clone(),
-        extra: Default::default(),
-    };
-    Spec::of(source).store_in(&mut rec);
-    rec
+        spec: source.spec.clone(),
+        ..SandboxRecord::new(name, &source.namespace, &source.template, &source.mode, who)
+    }
 }
 
 /// The name of a new sandbox: the body's (an RFC 1123 label) or `<source>-<what>-<unix>`.
@@ -234,7 +185,7 @@ pub(super) async fn patch(
     }
     let mut applied = BTreeMap::new();
     let rec = st.sandboxes.update(&id, &who, |e, store| {
-        let mut spec = Spec::of(&e.rec);
+        let spec = &mut e.rec.spec;
         if let Some(d) = idle {
             e.rec.idle_timeout = Some(d);
             applied.insert("idleTimeout", "immediately");
@@ -251,7 +202,6 @@ pub(super) async fn patch(
             spec.resources = Some(resources);
             applied.insert("resources", "on-restart");
         }
-        spec.store_in(&mut e.rec);
         store
             .save_sandbox(&e.rec)
             .map_err(|err| ApiError::internal(format!("failed to update sandbox: {err}")))?;

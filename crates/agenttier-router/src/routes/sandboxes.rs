@@ -13,10 +13,10 @@ use serde::Deserialize;
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::exec;
-use crate::gotime::now_unix;
 use crate::governance::CreateCheck;
 use crate::respond::go_json;
-use crate::sandbox::record::{Owner, Phase, SandboxRecord};
+use crate::sandbox::access::can_read;
+use crate::sandbox::record::{Phase, SandboxRecord};
 use crate::state::AppState;
 use crate::validate::{decode_body, is_rfc1123_label, rfc1123_error};
 
@@ -136,24 +136,10 @@ pub(super) fn create_from(
     };
     let mode = template.mode().to_owned();
     let rec = SandboxRecord {
-        name: name.clone(),
-        namespace: namespace.clone(),
-        template: template_name.clone(),
-        mode: mode.clone(),
-        phase: Phase::New,
-        message: String::new(),
-        owner: Owner {
-            sub: who.sub.clone(),
-            email: who.email.clone(),
-            name: who.name.clone(),
-        },
-        created_at: now_unix(),
-        last_activity_at: None,
-        started_at: None,
         timeout,
         idle_timeout,
         storage_size: storage_size.clone(),
-        extra: Default::default(),
+        ..SandboxRecord::new(&name, &namespace, &template_name, &mode, who)
     };
     let governance = st.governance.clone();
     st.sandboxes.create(rec, |usage| {
@@ -207,7 +193,7 @@ pub(super) async fn get_one(
 ) -> Result<Response, ApiError> {
     st.sandboxes.view_if(
         &id,
-        |rec| super::sharing::can_read(rec, &who),
+        |rec| can_read(rec, &who),
         |e| Ok(go_json(StatusCode::OK, &e.rec.to_json())),
     )
 }

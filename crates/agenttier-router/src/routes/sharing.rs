@@ -1,6 +1,6 @@
 //! Sharing (§6.5): user and group grants, share links, and the shared read access of §1.5.
 //!
-//! Grants live in the sandbox record's `extra` JSON under `sharing`. A user grant matches the
+//! Grants are the record's [`crate::sandbox::access::SharingInfo`]. A user grant matches the
 //! caller's `sub` or email, a group grant any of the caller's groups; either lets the caller
 //! `GET /sandboxes/{id}` (nothing else, and listing never shows shared sandboxes), as on the
 //! platform. Share links are minted with a level, an expiry and a use limit; the token is shown
@@ -20,114 +20,9 @@ use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::gotime::now_unix;
 use crate::respond::go_json;
-use crate::sandbox::record::SandboxRecord;
+use crate::sandbox::access::{Grant, Link};
 use crate::state::AppState;
 use crate::validate::decode_body;
-
-const SHARING_KEY: &str = "sharing";
-
-/// One grant.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub(crate) struct Grant {
-    pub identity: String,
-    pub level: String,
-}
-
-/// One share link (the token itself is never kept).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Link {
-    pub id: String,
-    pub level: String,
-    pub expires_at: Option<String>,
-    pub max_uses: i64,
-    pub used_count: i64,
-    #[serde(default, skip_serializing)]
-    pub token_sha256: String,
-}
-
-/// The sharing state of a sandbox, as `GET /share` shows it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct SharingInfo {
-    pub users: Vec<Grant>,
-    pub groups: Vec<Grant>,
-    pub share_links: Vec<Link>,
-}
-
-/// What is stored: links with their token hashes.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct Stored {
-    users: Vec<Grant>,
-    groups: Vec<Grant>,
-    share_links: Vec<StoredLink>,
-}
-
-#[derive(Serialize, Deserialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct StoredLink {
-    #[serde(flatten)]
-    link: Link,
-    token_sha256: String,
-}
-
-impl SharingInfo {
-    pub(crate) fn of(rec: &SandboxRecord) -> SharingInfo {
-        let stored: Stored = rec
-            .extra
-            .get(SHARING_KEY)
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        SharingInfo {
-            users: stored.users,
-            groups: stored.groups,
-            share_links: stored
-                .share_links
-                .into_iter()
-                .map(|s| Link {
-                    token_sha256: s.token_sha256,
-                    ..s.link
-                })
-                .collect(),
-        }
-    }
-
-    fn store_in(&self, rec: &mut SandboxRecord) {
-        let stored = Stored {
-            users: self.users.clone(),
-            groups: self.groups.clone(),
-            share_links: self
-                .share_links
-                .iter()
-                .map(|l| StoredLink {
-                    link: l.clone(),
-                    token_sha256: l.token_sha256.clone(),
-                })
-                .collect(),
-        };
-        rec.extra
-            .insert(SHARING_KEY.to_owned(), serde_json::to_value(stored).unwrap_or_default());
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.users.is_empty() && self.groups.is_empty() && self.share_links.is_empty()
-    }
-}
-
-/// Read access of §1.5: owner, admin, a user grant for the caller's sub or email, or a group
-/// grant for one of the caller's groups.
-pub(crate) fn can_read(rec: &SandboxRecord, who: &Identity) -> bool {
-    if who.can_access(&rec.owner.sub) {
-        return true;
-    }
-    if !rec.extra.contains_key(SHARING_KEY) {
-        return false;
-    }
-    let s = SharingInfo::of(rec);
-    s.users.iter().any(|g| g.identity == who.sub || g.identity == who.email)
-        || s.groups.iter().any(|g| who.groups.contains(&g.identity))
-}
 
 /// Sharing routes answer 403 where the others answer 404.
 fn forbidden(e: ApiError) -> ApiError {
@@ -152,7 +47,7 @@ pub(super) async fn get(
 ) -> Result<Response, ApiError> {
     let info = st
         .sandboxes
-        .view(&id, &who, |e| Ok(SharingInfo::of(&e.rec)))
+        .view(&id, &who, |e| Ok(e.rec.sharing.clone()))
         .map_err(forbidden)?;
     Ok(go_json(StatusCode::OK, &info))
 }
@@ -182,7 +77,7 @@ pub(super) async fn grant(
     let (info, rec) = st
         .sandboxes
         .update(&id, &who, |e, store| {
-            let mut info = SharingInfo::of(&e.rec);
+            let mut info = e.rec.sharing.clone();
             let list = if group { &mut info.groups } else { &mut info.users };
             match list.iter_mut().find(|g| g.identity == identity) {
                 Some(g) => g.level = level.clone(),
@@ -191,7 +86,7 @@ pub(super) async fn grant(
                     level: level.clone(),
                 }),
             }
-            info.store_in(&mut e.rec);
+            e.rec.sharing = info.clone();
             store
                 .save_sandbox(&e.rec)
                 .map_err(|err| ApiError::internal(format!("failed to share sandbox: {err}")))?;
@@ -216,13 +111,13 @@ pub(super) async fn revoke(
     let (removed, rec) = st
         .sandboxes
         .update(&id, &who, |e, store| {
-            let mut info = SharingInfo::of(&e.rec);
+            let mut info = e.rec.sharing.clone();
             let before = info.users.len() + info.groups.len();
             info.users.retain(|g| g.identity != identity);
             info.groups.retain(|g| g.identity != identity);
             let removed = before != info.users.len() + info.groups.len();
             if removed {
-                info.store_in(&mut e.rec);
+                e.rec.sharing = info.clone();
                 store
                     .save_sandbox(&e.rec)
                     .map_err(|err| ApiError::internal(format!("failed to revoke share: {err}")))?;
@@ -297,9 +192,9 @@ pub(super) async fn create_link(
     let rec = st
         .sandboxes
         .update(&id, &who, |e, store| {
-            let mut info = SharingInfo::of(&e.rec);
+            let mut info = e.rec.sharing.clone();
             info.share_links.push(link);
-            info.store_in(&mut e.rec);
+            e.rec.sharing = info.clone();
             store
                 .save_sandbox(&e.rec)
                 .map_err(|err| ApiError::internal(format!("failed to create share link: {err}")))?;

@@ -11,12 +11,15 @@
 //! Each transition bumps a generation counter, so a start that races a stop or delete never
 //! resurrects the sandbox.
 
+pub(crate) mod access;
+pub(crate) mod agent_state;
 pub(crate) mod cgroup;
 pub(crate) mod confine;
 mod enter;
 pub(crate) mod isolation;
 pub(crate) mod peer;
 pub(crate) mod record;
+pub(crate) mod spec;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -437,7 +440,7 @@ impl Sandboxes {
         let Some(e) = map.get(name) else {
             return Limits::default();
         };
-        let spec = crate::routes::manage::Spec::of(&e.rec);
+        let spec = &e.rec.spec;
         Limits::from_resources(spec.resource("cpu").as_deref(), spec.resource("memory").as_deref())
     }
 
@@ -576,6 +579,19 @@ impl Sandboxes {
         e.active += 1;
         e.last_used = Instant::now();
         Ok(Spawned { child, pgid })
+    }
+
+    /// The PTY multiplexer terminals of sandbox `id` open: its own `devpts` instance's, seen
+    /// through its holder, when it has namespaces; the host's otherwise.
+    pub(crate) fn ptmx(&self, id: &str) -> PathBuf {
+        let holder = self
+            .read()
+            .get(id)
+            .and_then(|e| e.holder.as_ref().and_then(|h| h.pid()));
+        match holder {
+            Some(pid) => PathBuf::from(format!("/proc/{pid}/root/dev/pts/ptmx")),
+            None => PathBuf::from("/dev/ptmx"),
+        }
     }
 
     /// Starts `command` (`/bin/sh -c`, with `env` added) in a Running sandbox for a caller

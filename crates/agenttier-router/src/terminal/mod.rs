@@ -172,7 +172,7 @@ pub(crate) async fn connect(
     let found = st.sandboxes.view_if(
         &id,
         |rec| namespace.is_none_or(|n| *n == rec.namespace),
-        |e| Ok((crate::routes::sharing::can_read(&e.rec, &who), e.rec.phase)),
+        |e| Ok((crate::sandbox::access::can_read(&e.rec, &who), e.rec.phase)),
     );
     let phase = match found {
         Err(_) => return refuse(StatusCode::NOT_FOUND, "sandbox not found"),
@@ -203,7 +203,7 @@ pub(crate) async fn connect(
             format!("too many terminal sessions for this sandbox (at most {MAX_SESSIONS_PER_SANDBOX})"),
         );
     };
-    let (master, stdio) = match pty::open() {
+    let (master, stdio) = match pty::open(&st.sandboxes.ptmx(&id)) {
         Ok(pair) => pair,
         Err(e) => {
             return refuse(
@@ -219,7 +219,7 @@ pub(crate) async fn connect(
     }
     let spawned = st.sandboxes.spawn_attached(
         &id,
-        |rec| crate::routes::sharing::can_read(rec, &who),
+        |rec| crate::sandbox::access::can_read(rec, &who),
         &pty::session_command(command),
         &env,
         stdio,

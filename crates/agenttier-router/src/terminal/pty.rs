@@ -11,6 +11,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -31,17 +32,16 @@ pub(crate) struct Master {
     sid: AtomicI32,
 }
 
-/// Opens a PTY pair: the master (non-blocking) and the slave's three standard streams.
-pub(crate) fn open() -> io::Result<(Master, [Stdio; 3])> {
-    let master = rustix::pty::openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+/// Opens a PTY pair from the multiplexer `ptmx` (the sandbox's own `devpts` instance, so the
+/// slave exists inside the sandbox and `tty` names it; `/dev/ptmx` without namespaces): the
+/// master (non-blocking) and the slave's three standard streams. The slave is opened from the
+/// master (`TIOCGPTPEER`), never by a path.
+pub(crate) fn open(ptmx: &Path) -> io::Result<(Master, [Stdio; 3])> {
+    let master = rustix::fs::open(ptmx, OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())?;
     rustix::pty::grantpt(&master)?;
     rustix::pty::unlockpt(&master)?;
-    let name = rustix::pty::ptsname(&master, Vec::new())?;
-    let slave = rustix::fs::open(
-        name.as_c_str(),
-        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
+    let slave =
+        rustix::pty::ioctl_tiocgptpeer(&master, OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
     let (cols, rows) = DEFAULT_SIZE;
     set_size(&master, cols, rows)?;
     let flags = rustix::fs::fcntl_getfl(&master)?;
@@ -171,7 +171,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_pty_carries_bytes_both_ways_and_resizes() {
-        let (master, [stdin, stdout, stderr]) = open().unwrap();
+        let (master, [stdin, stdout, stderr]) = open(Path::new("/dev/ptmx")).unwrap();
         let mut child = tokio::process::Command::new("/bin/sh")
             .args(["-c", "read line; echo \"got:$line\"; stty size"])
             .stdin(stdin)

@@ -167,7 +167,7 @@ impl Session {
     fn check_sandbox(&self, last_traffic: Instant) -> Option<CloseReason> {
         let seen = self.sandboxes.view_if(
             &self.sandbox,
-            |rec| crate::routes::sharing::can_read(rec, &self.who),
+            |rec| crate::sandbox::access::can_read(rec, &self.who),
             |e| Ok((e.rec.phase, e.rec.message.clone(), e.rec.idle_timeout)),
         );
         match seen {

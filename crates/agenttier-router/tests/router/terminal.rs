@@ -35,10 +35,14 @@ fn open(base: &str, path: &str, headers: &[(&str, &str)]) -> Result<Term, (u16, 
     }
     let host = base.trim_start_matches("http://");
     let stream = TcpStream::connect(host).unwrap();
-    stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    // A generous timeout for the handshake (a loaded machine), a short one for frame polling.
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     match tungstenite::client(req, stream) {
         Ok((ws, _)) => Ok(Term {
-            ws,
+            ws: {
+                ws.get_ref().set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+                ws
+            },
             output: String::new(),
             frames: Vec::new(),
             ended: false,
