@@ -17,6 +17,7 @@ mod enter;
 pub(crate) mod isolation;
 pub(crate) mod peer;
 pub(crate) mod record;
+mod view;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
