@@ -10,7 +10,12 @@
 //! once. Every exec must succeed with the expected output; any error is counted and makes the
 //! program exit non-zero. Latency percentiles (p50/p90/p99/max) of the execs and of the
 //! creates are printed, with the throughput. The whole run is bounded by `--deadline` seconds.
-//! Figures are reported, never asserted.
+//! Then, with every sandbox alive: the process's memory growth per sandbox (router and client
+//! share the process; the client's part is small), and the time to list them all. After the
+//! deletes it checks that nothing is left: sandbox processes, cgroups, mounts, workspace files
+//! (a leak is an error). Figures are reported, never asserted.
+//!
+//! The scale row of BENCHMARKS.md: `--sandboxes 500 --execs 500 --in-flight 50`.
 
 #![allow(missing_docs)]
 
@@ -90,8 +95,67 @@ fn report(what: &str, samples: &mut [Duration], wall: Duration) {
     );
 }
 
-async fn run(args: &Args, client: &Client) -> Result<usize, String> {
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// What a router with this data directory may have left behind: processes whose command line
+/// names it, sandbox cgroups named `load-*`, mounts under it, workspace directories.
+fn leftovers(data: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let needle = data.as_os_str().as_encoded_bytes();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()) {
+            let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            if cmd.windows(needle.len()).any(|w| w == needle) {
+                found.push(format!("process {}", e.file_name().to_string_lossy()));
+            }
+        }
+    }
+    for root in [
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup/memory",
+        "/sys/fs/cgroup/cpu",
+        "/sys/fs/cgroup",
+    ] {
+        let base = std::path::Path::new(root).join("agenttier");
+        for tag in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            for leaf in std::fs::read_dir(tag.path()).into_iter().flatten().flatten() {
+                if leaf.file_name().to_string_lossy().starts_with("load-") {
+                    found.push(format!("cgroup {}", leaf.path().display()));
+                }
+            }
+        }
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    found.extend(
+        mounts
+            .lines()
+            .filter(|l| l.contains(data.to_str().unwrap_or("\0")))
+            .map(|l| format!("mount {l}")),
+    );
+    for dir in ["sandboxes", "trash"] {
+        for e in std::fs::read_dir(data.join(dir)).into_iter().flatten().flatten() {
+            found.push(format!("file {}", e.path().display()));
+        }
+    }
+    found
+}
+
+async fn run(args: &Args, client: &Client, data: &std::path::Path) -> Result<usize, String> {
     // Create every sandbox at once, then wait for all to run.
+    let rss_before = rss_kib();
     let started = Instant::now();
     let mut creates = Vec::new();
     let handles: Vec<_> = stream::iter(0..args.sandboxes)
@@ -118,6 +182,20 @@ async fn run(args: &Args, client: &Client) -> Result<usize, String> {
         })
         .collect::<Result<_, _>>()?;
     report("create", &mut creates, started.elapsed());
+    let rss_after = rss_kib();
+    println!(
+        "memory: {} KiB before, {} KiB with {} sandboxes alive: {:.1} KiB per sandbox",
+        rss_before,
+        rss_after,
+        handles.len(),
+        rss_after.saturating_sub(rss_before) as f64 / handles.len() as f64
+    );
+    let t = Instant::now();
+    let listed = client
+        .list_sandboxes(Default::default())
+        .await
+        .map_err(|e| format!("list: {e}"))?;
+    println!("list: {} sandboxes in {}", listed.len(), ms(t.elapsed()));
 
     let started = Instant::now();
     let handles = &handles;
@@ -153,10 +231,29 @@ async fn run(args: &Args, client: &Client) -> Result<usize, String> {
         }
     }
     report("exec", &mut latencies, wall);
-    for sb in handles {
-        let _ = sb.terminate().await;
+    let t = Instant::now();
+    stream::iter(handles)
+        .for_each_concurrent(args.in_flight, |sb| async move {
+            if let Err(e) = sb.terminate().await {
+                eprintln!("error: delete: {e}");
+            }
+        })
+        .await;
+    println!("delete: {} sandboxes in {}", handles.len(), ms(t.elapsed()));
+    // Deletes end processes at once and remove cgroups and trash in the background.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let left = loop {
+        let left = leftovers(data);
+        if left.is_empty() || Instant::now() > deadline {
+            break left;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!("left after delete: {}", left.len());
+    for l in left.iter().take(5) {
+        eprintln!("leftover: {l}");
     }
-    Ok(errors)
+    Ok(errors + left.len())
 }
 
 fn main() -> ExitCode {
@@ -192,7 +289,8 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("runtime");
-    let outcome = rt.block_on(async { tokio::time::timeout(args.deadline, run(&args, &client)).await });
+    let data = router.data_dir().to_path_buf();
+    let outcome = rt.block_on(async { tokio::time::timeout(args.deadline, run(&args, &client, &data)).await });
     router.shutdown();
     match outcome {
         Ok(Ok(0)) => {

@@ -77,12 +77,76 @@ fn main() {
         return;
     }
     let plan = Plan::new(args.iter().any(|a| a == "--quick"));
+    if args.iter().any(|a| a == "--exec-only") {
+        if let Err(e) = exec_only(plan.execs) {
+            eprintln!("agenttier-bench: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let out = PathBuf::from("bench-out");
     std::fs::create_dir_all(&out).expect("create bench-out");
     if let Err(e) = run(&plan, &out) {
         eprintln!("agenttier-bench: {e}");
         std::process::exit(1);
     }
+}
+
+/// `--exec-only`: the sandbox figures alone (no Python, no client comparisons): create-to-Running
+/// without start delay (median of 20), and exec of `true` through the router against a bare spawn.
+fn exec_only(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let router = LocalRouter::start(RouterOptions {
+        start_delay: Duration::ZERO,
+        ..RouterOptions::default()
+    })?;
+    let client = Client::builder()
+        .base_url(router.url())
+        .api_key(router.admin_key())?
+        .build()?;
+    let mut starts = Vec::new();
+    for i in 0..20 {
+        let t = Instant::now();
+        let name = format!("start-{i}");
+        let sb = client.create_sandbox(CreateSandbox::new("general-coding", &name))?;
+        // Polled every 2 ms: the SDK's own wait polls far less often.
+        while sb.phase()? != agenttier::models::SandboxPhase::Running {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        starts.push(t.elapsed());
+        sb.terminate()?;
+    }
+    starts.sort();
+    let sandbox = client.create_sandbox(CreateSandbox::new("general-coding", "bench-exec"))?;
+    sandbox.wait_until_running(Duration::from_secs(60))?;
+    for _ in 0..10 {
+        sandbox.exec("true")?; // warm-up
+    }
+    let per_op = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t.elapsed().as_secs_f64() * 1000.0 / n as f64
+    };
+    let routed = per_op(&mut || assert!(sandbox.exec("true").expect("exec").success()));
+    let bare = per_op(&mut || {
+        assert!(
+            Command::new("/bin/sh")
+                .args(["-c", "true"])
+                .status()
+                .expect("spawn")
+                .success()
+        )
+    });
+    println!(
+        "create to Running (no start delay), median of 20: {:.1} ms",
+        starts[10].as_secs_f64() * 1000.0
+    );
+    println!(
+        "exec `true` x{n}: through the router {routed:.2} ms/op, bare spawn {bare:.2} ms/op, ratio {:.2}x",
+        routed / bare
+    );
+    Ok(())
 }
 
 struct Bench<'a> {

@@ -8,9 +8,10 @@
 //! other sandbox's uids. The workspace belongs to the slot's root, so the router (host root) and
 //! the sandbox can both write it.
 //!
-//! [`Confinement::apply`] runs in the forked child of the router just before `exec`: it moves the
-//! child into the sandbox's cgroups, into its user namespace as uid/gid 0, drops the capability
-//! bounding set to what a platform pod gets and sets `no_new_privs`.
+//! [`Confinement::apply`] runs in the forked child of the router just before `exec`. For a
+//! command it moves the child into the sandbox's cgroups, into its user namespace as uid/gid 0,
+//! drops the capability bounding set to what a platform pod gets and sets `no_new_privs`; for
+//! the holder it moves it into the cgroups and builds its filesystem view ([`View`]).
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -20,6 +21,8 @@ use std::sync::{Arc, Mutex};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::thread::{CapabilitySet, LinkNameSpaceType};
+
+use super::view::View;
 
 /// `oom_score_adj` of sandbox commands (and what they start).
 const OOM_SCORE_ADJ: &[u8] = b"500";
@@ -115,6 +118,8 @@ pub(crate) struct Confinement {
     user_ns: Option<File>,
     /// Whether this confines commands (rather than the holder's init).
     command: bool,
+    /// The filesystem view the holder builds and enters (holder only).
+    view: Option<View>,
     /// Capabilities removed from the bounding set.
     drop: Vec<CapabilitySet>,
 }
@@ -126,16 +131,19 @@ impl Confinement {
             cgroup_procs,
             user_ns,
             command: true,
+            view: None,
             drop: capabilities_to_drop(),
         })
     }
 
-    /// How the holder's init enters its cgroups (it stays host root, outside the user namespace).
-    pub(crate) fn holder(cgroup_procs: Vec<File>) -> Arc<Confinement> {
+    /// How the holder starts: in its cgroups, then in new mount/UTS/IPC namespaces rooted in
+    /// `view` (it stays host root, outside the user namespace).
+    pub(crate) fn holder(cgroup_procs: Vec<File>, view: View) -> Arc<Confinement> {
         Arc::new(Confinement {
             cgroup_procs,
             user_ns: None,
             command: false,
+            view: Some(view),
             drop: Vec::new(),
         })
     }
@@ -150,6 +158,9 @@ impl Confinement {
         // The OOM killer picks commands before the sandbox's init, whose death would end the
         // sandbox (lowering the init's score instead needs CAP_SYS_RESOURCE, which not every
         // host grants).
+        if let Some(view) = &self.view {
+            view.enter()?;
+        }
         if self.command {
             let adj = rustix::fs::open(
                 c"/proc/self/oom_score_adj",

@@ -5,8 +5,9 @@
 //! directory with the rest of the router (`unshare(CLONE_FS)`), which lets it join a mount
 //! namespace although the router has many threads. For each command it joins the sandbox's
 //! mount, UTS and IPC namespaces and points its children's PID namespace at the sandbox's,
-//! spawns (a plain `posix_spawn`: no fork of the router, no extra process), and returns to the
-//! router's own namespaces.
+//! spawns, and returns to the router's own namespaces. A multithreaded process may not join a
+//! user namespace, so the forked child does that itself before `exec` ([`super::confine`]);
+//! no extra program is loaded per command.
 
 use std::io;
 use std::sync::Arc;
@@ -25,9 +26,10 @@ pub(crate) struct Namespaces {
 
 #[cfg(target_os = "linux")]
 impl Namespaces {
-    /// Opens the namespaces the holder process `pid` created.
-    pub(crate) fn of(pid: i32) -> io::Result<Arc<Namespaces>> {
-        Self::open(&pid.to_string()).map(Arc::new)
+    /// Opens the namespaces of `/proc/<process>` (a pid, or a path such as
+    /// `<pid>/root/proc/<pid>`).
+    pub(crate) fn of(process: &str) -> io::Result<Arc<Namespaces>> {
+        Self::open(process).map(Arc::new)
     }
 
     /// Opens the namespaces of `/proc/<process>`.
@@ -70,7 +72,7 @@ impl Namespaces {
 #[cfg(not(target_os = "linux"))]
 impl Namespaces {
     /// Namespaces are Linux only (the router then runs sandboxes as plain processes).
-    pub(crate) fn of(_pid: i32) -> io::Result<Arc<Namespaces>> {
+    pub(crate) fn of(_process: &str) -> io::Result<Arc<Namespaces>> {
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 

@@ -1,24 +1,15 @@
 //! How sandbox processes are started: confined in their own Linux namespaces, or as plain processes.
 //!
 //! With namespaces (root on Linux, util-linux `unshare` present, user namespaces allowed), each
-//! Running sandbox has one long-lived *holder*: `unshare --mount --pid --uts --ipc --fork
-//! --kill-child` running a tiny `/bin/sh` init ([`HOLDER_SCRIPT`]) that, as host root, builds the
-//! sandbox's whole filesystem view on an empty tmpfs and `pivot_root`s into it:
-//!
-//! | path | what it is |
-//! |------|------------|
-//! | `/usr`, `/bin`, `/sbin`, `/lib*`, `/etc`, `/opt` | the host's, bound read-only (links kept as links) |
-//! | `/workspace` | the sandbox directory, read-write, `nosuid,nodev` |
-//! | `/tmp`, `/dev/shm` | fresh tmpfs, `nosuid,nodev` (counted in the sandbox's memory limit) |
-//! | `/proc` | a fresh procfs of the sandbox's PID namespace |
-//! | `/dev` | `null zero full random urandom tty`, a private `pts` instance, `ptmx`, `fd` links |
-//! | `/`, `/var/tmp` | the read-only tmpfs root; `/var/tmp` links to `/tmp` |
-//!
-//! Nothing else exists there: not the router's data directory, not other sandboxes, not `/root`,
-//! `/home`, `/run`, `/sys` or `/var`. The old root is detached. It then sets the hostname, starts
-//! a short-lived *keeper* that makes a user namespace and a mount namespace owned by it (a copy
-//! of the view, every mount of which the kernel now locks: the sandbox cannot unmount, remount
-//! or move them), and maps uids/gids `0..65536` of that user namespace to the sandbox's slot
+//! Running sandbox has one long-lived *holder*. The router forks it and, before it runs anything
+//! ([`super::confine`]), moves it into new mount, UTS and IPC namespaces whose root is the
+//! sandbox's own filesystem view ([`super::view`]: read-only system directories, `/workspace`,
+//! fresh `/tmp`, `/dev`; never the router's data directory, other sandboxes, `/root` or
+//! `/home`). It then execs `unshare --pid --fork --kill-child --mount-proc` running a tiny
+//! `/bin/sh` init ([`HOLDER_SCRIPT`]) with a fresh `/proc`. The init starts a short-lived
+//! *keeper* that makes a user namespace and a mount namespace owned by it (a copy of the view,
+//! every mount of which the kernel now locks: the sandbox cannot unmount, remount or move them),
+//! and maps uids/gids `0..65536` of that user namespace to the sandbox's slot
 //! ([`super::confine`]). The router opens the keeper's namespaces and ends it; commands join them
 //! ([`super::enter`]) as root of the user namespace, which is an unprivileged uid on the host,
 //! with `no_new_privs` and the pod capability set. The init stays host root outside the
@@ -32,7 +23,7 @@
 //! Without namespaces a command is `/bin/sh -c` in the sandbox directory, with `WORKSPACE` and
 //! `HOME` pointing at it; nothing stops it from reading other paths. When the router is root it
 //! still gets a cgroup (limits, and stop kills all of it); otherwise stop kills the processes
-//! that carry the sandbox's `AGENTTIER_SANDBOX` tag ([`kill_tagged`]).
+//! that still carry the sandbox directory in their environment ([`kill_tagged`]).
 //!
 //! Every command runs in its own process group, so a timeout or a stop can kill the command and
 //! everything it started (`sleep 100 & sleep 100`).
@@ -42,12 +33,13 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
 use super::cgroup::{Cgroup, Layout, Limits};
 use super::confine::{Confinement, Slot};
 use super::enter::Namespaces;
+use super::view::View;
 use crate::errors::RouterError;
 
 /// How sandboxes are isolated, as asked for on the command line.
@@ -93,45 +85,20 @@ pub(crate) enum Isolation {
     Plain,
 }
 
-/// The holder's init, run as host root in the new mount/PID/UTS/IPC namespaces. Arguments: the
-/// sandbox directory, an empty directory to build the root on, the hostname, the host uid of
-/// root inside. Prints `ready` once the keeper's user namespace is mapped, then waits for end of
-/// input (the router's lifeline) and reaps orphans.
+/// The holder's init: pid 1 of the sandbox's PID namespace, host root inside the view the
+/// router built ([`View`]). Arguments: the sandbox directory (for recognition only) and the host
+/// uid of root inside. It starts the keeper, maps its user namespace, prints `ready <keeper's
+/// pid>`, ends the keeper once the router has opened its namespaces (a line on stdin), then
+/// waits for end of input (the router's lifeline) and reaps orphans.
 pub(crate) const HOLDER_SCRIPT: &str = r#"set -e
-R="$2"
-mount -t tmpfs -o mode=0755,nosuid,nodev,size=64k agenttier-root "$R"
-cd "$R"
-for d in usr bin sbin lib lib32 lib64 libx32 etc opt; do
-  if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$d"
-  elif [ -d "/$d" ]; then mkdir "$d"; mount --bind -o ro "/$d" "$d"
-  fi
-done
-mkdir workspace tmp proc dev var
-ln -s /tmp var/tmp
-mount --bind "$1" workspace
-mount -o remount,bind,nosuid,nodev workspace
-mount -t tmpfs -o mode=1777,nosuid,nodev agenttier-tmp tmp
-mount -t proc -o nosuid,nodev,noexec proc proc
-mount -t tmpfs -o mode=0755,nosuid,size=64k agenttier-dev dev
-for n in null zero full random urandom tty; do : > "dev/$n"; mount --bind "/dev/$n" "dev/$n"; done
-mkdir dev/pts dev/shm
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 agenttier-pts dev/pts
-ln -s pts/ptmx dev/ptmx
-mount -t tmpfs -o mode=1777,nosuid,nodev agenttier-shm dev/shm
-ln -s /proc/self/fd dev/fd
-ln -s /proc/self/fd/0 dev/stdin; ln -s /proc/self/fd/1 dev/stdout; ln -s /proc/self/fd/2 dev/stderr
-pivot_root . .
-umount -l .
-cd /
-mount -o remount,bind,ro /
-echo "$3" > /proc/sys/kernel/hostname
 unshare --user --mount --propagation unchanged sleep infinity </dev/null >/dev/null 2>&1 &
 k=$!
-me=$(readlink /proc/self/ns/user)
-while [ "$(readlink /proc/$k/ns/user)" = "$me" ]; do sleep 0.001; done
-echo "0 $4 65536" > /proc/$k/uid_map
-echo "0 $4 65536" > /proc/$k/gid_map
-echo ready
+while [ /proc/$k/ns/user -ef /proc/self/ns/user ]; do :; done
+echo "0 $2 65536" > /proc/$k/uid_map
+echo "0 $2 65536" > /proc/$k/gid_map
+echo "ready $k"
+read -r _
+kill -9 $k
 exec 3<&0 </dev/null >/dev/null 2>&1
 trap 'exit 0' TERM
 cat <&3 >/dev/null & wait $!"#;
@@ -256,22 +223,16 @@ impl Isolation {
         std::fs::create_dir_all(&root_dir).map_err(|e| format!("failed to prepare {}: {e}", root_dir.display()))?;
         let mut cmd = Command::new(unshare);
         cmd.args([
-            "--mount",
             "--pid",
-            "--uts",
-            "--ipc",
             "--fork",
             "--kill-child",
-            "--propagation",
-            "private",
+            "--mount-proc",
             "/bin/sh",
             "-c",
             HOLDER_SCRIPT,
             HOLDER_MARKER,
         ])
         .arg(dir)
-        .arg(&root_dir)
-        .arg(name)
         .arg(slot.root().to_string())
         .env_clear()
         .env("PATH", host_path())
@@ -279,9 +240,8 @@ impl Isolation {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-        if cgroup.is_some() {
-            Confinement::holder(procs(cgroup.as_ref())?).attach(&mut cmd);
-        }
+        let view = View::new(&root_dir, dir, name).map_err(|e| format!("failed to prepare the sandbox view: {e}"))?;
+        Confinement::holder(procs(cgroup.as_ref())?, view).attach(&mut cmd);
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("failed to start sandbox namespaces: {e}"))?;
@@ -290,7 +250,8 @@ impl Isolation {
         let mut stderr = child.stderr.take().ok_or("no holder stderr")?;
         let mut line = String::new();
         let ready = tokio::time::timeout(Duration::from_secs(10), stdout.read_line(&mut line)).await;
-        if !matches!(ready, Ok(Ok(_))) || line.trim() != "ready" {
+        let keeper = line.trim().strip_prefix("ready ").and_then(|k| k.parse::<u32>().ok());
+        let (Ok(Ok(_)), Some(keeper)) = (ready, keeper) else {
             let _ = child.start_kill();
             let mut err = String::new();
             let _ = tokio::time::timeout(
@@ -302,11 +263,13 @@ impl Isolation {
                 "failed to prepare sandbox namespaces: {}",
                 err.trim().lines().last().unwrap_or("holder did not become ready")
             ));
-        }
-        let lifeline = child.stdin.take().ok_or("no holder stdin")?;
-        let opened = tokio::task::spawn_blocking(move || open_keeper(pid))
+        };
+        let mut lifeline = child.stdin.take().ok_or("no holder stdin")?;
+        let opened = tokio::task::spawn_blocking(move || open_keeper(pid, keeper))
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        // The init ends the keeper now: the open descriptors keep the namespaces alive.
+        let _ = lifeline.write_all(b"opened\n").await;
         let (namespaces, user_ns) = match opened {
             Ok(ns) => ns,
             Err(e) => {
@@ -346,41 +309,34 @@ fn take_slot(dir: &Path) -> Result<Slot, String> {
     Ok(slot)
 }
 
-/// Finds the keeper (the holder's init's child in another user namespace), opens its
-/// namespaces and ends it: the open descriptors keep the namespaces alive.
-fn open_keeper(unshare_pid: i32) -> std::io::Result<(Arc<Namespaces>, std::fs::File)> {
-    let not_found = || std::io::Error::other("the sandbox's keeper process was not found");
-    let init = children_of(unshare_pid).into_iter().next().ok_or_else(not_found)?;
-    let own = std::fs::read_link("/proc/self/ns/user")?;
-    let keeper = children_of(init)
-        .into_iter()
-        .find(|k| std::fs::read_link(format!("/proc/{k}/ns/user")).is_ok_and(|ns| ns != own))
-        .ok_or_else(not_found)?;
-    let opened = Namespaces::of(keeper).and_then(|ns| {
-        let user = std::fs::File::open(format!("/proc/{keeper}/ns/user"))?;
-        Ok((ns, user))
-    });
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(keeper), nix::sys::signal::Signal::SIGKILL);
-    opened
+/// Opens the namespaces of the keeper, pid `keeper` of the sandbox's PID namespace, through the
+/// holder's init (the child of the `unshare` process `unshare_pid`): `/proc/<init>/root` is the
+/// sandbox's view, whose `/proc` is the sandbox's.
+fn open_keeper(unshare_pid: i32, keeper: u32) -> std::io::Result<(Arc<Namespaces>, std::fs::File)> {
+    let init = child_of(unshare_pid).ok_or_else(|| std::io::Error::other("the sandbox's init was not found"))?;
+    let process = format!("{init}/root/proc/{keeper}");
+    let ns = Namespaces::of(&process)?;
+    let user = std::fs::File::open(format!("/proc/{process}/ns/user"))?;
+    Ok((ns, user))
 }
 
-/// Pids whose parent is `parent` (a scan of `/proc`).
-fn children_of(parent: i32) -> Vec<i32> {
-    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    proc_dir
+/// The (first) child of `parent`, by a scan of `/proc`: pids above the parent's first, where a
+/// child almost always is.
+fn child_of(parent: i32) -> Option<i32> {
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+        .ok()?
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
-                stat.rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
-                    == Some(parent)
-            })
+        .collect();
+    pids.sort_by_key(|p| (*p <= parent, *p));
+    pids.into_iter().find(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
+                == Some(parent)
         })
-        .collect()
+    })
 }
 
 /// What a Running sandbox holds: its namespaces (none in plain mode), its cgroups (when the

@@ -20,6 +20,7 @@ pub(crate) mod isolation;
 pub(crate) mod peer;
 pub(crate) mod record;
 pub(crate) mod spec;
+mod view;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -112,6 +113,7 @@ pub(crate) struct Spawned {
 
 impl Sandboxes {
     pub(crate) fn new(store: Arc<Store>, isolation: Isolation, data_dir: PathBuf, start_delay: Duration) -> Sandboxes {
+        raise_open_file_limit();
         let cgroups = Layout::detect();
         match (&cgroups, isolation) {
             (Layout::None, _) => tracing::warn!(
@@ -668,6 +670,20 @@ impl Sandboxes {
             e.generation += 1;
             e.kill_processes(self.tagged(&e.rec.name).as_deref());
             let _ = self.store.set_holder_pid(&e.rec.name, None);
+        }
+    }
+}
+
+/// Raises the soft limit of open files to the hard one: each Running sandbox keeps about a dozen
+/// descriptors (its namespaces, cgroups, holder pipes), and the common soft limit of 1024 would
+/// stop a router at well under a hundred sandboxes.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(error = %e, "cannot raise the open-file limit; many sandboxes may exhaust it");
         }
     }
 }

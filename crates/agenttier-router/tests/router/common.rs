@@ -306,3 +306,34 @@ pub fn serve_binary(data: &std::path::Path, port: u16) -> std::process::Child {
     }
     child
 }
+
+/// The sandbox cgroups of a router (all hierarchies), as they are now.
+pub fn cgroup_dirs(data: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut dirs = Vec::new();
+    for root in [
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup/memory",
+        "/sys/fs/cgroup/cpu",
+        "/sys/fs/cgroup",
+    ] {
+        let Ok(tags) = std::fs::read_dir(std::path::Path::new(root).join("agenttier")) else {
+            continue;
+        };
+        for tag in tags.flatten() {
+            for leaf in std::fs::read_dir(tag.path()).into_iter().flatten().flatten() {
+                // Only this router's: a process of ours is in it, or it is named after our sandbox.
+                let procs = std::fs::read_to_string(leaf.path().join("cgroup.procs")).unwrap_or_default();
+                let ours = procs.lines().any(|p| {
+                    std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                        c.windows(data.as_os_str().len())
+                            .any(|w| w == data.as_os_str().as_encoded_bytes())
+                    })
+                });
+                if ours {
+                    dirs.push(leaf.path());
+                }
+            }
+        }
+    }
+    dirs
+}

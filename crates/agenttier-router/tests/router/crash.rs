@@ -372,3 +372,32 @@ fn sandboxes_end_with_a_killed_router() {
         "a killed router's namespace holder",
     );
 }
+
+#[test]
+fn a_killed_routers_cgroups_are_removed_at_the_next_start() {
+    if let Err(why) = namespaces_available() {
+        println!("SKIPPED: namespaces unavailable ({why})");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().canonicalize().unwrap();
+    let key = mint_key(&data);
+    let s = serve(&data, free_port(), &key);
+    s.http.create_running("grouped");
+    let cgroups = cgroup_dirs(&data);
+    if cgroups.is_empty() {
+        println!("SKIPPED: no cgroups here");
+        return;
+    }
+    s.kill_9();
+    assert_gone(
+        &format!("{}", data.join("sandboxes").display()),
+        "a killed router's namespace holder",
+    );
+    assert!(cgroups.iter().all(|d| d.exists()), "the killed router left its cgroups");
+    let s = serve(&data, free_port(), &key);
+    assert!(cgroups.iter().all(|d| !d.exists()), "leftover cgroups removed at start");
+    // The sandbox comes back, in a new cgroup of its own.
+    s.http.wait_phase("grouped", "Running");
+    assert!(!cgroup_dirs(&data).is_empty());
+}

@@ -204,37 +204,6 @@ fn stop_and_delete_kill_everything_and_leave_nothing_behind() {
     assert!(!mounts.contains(router.data_dir().to_str().unwrap()), "{mounts}");
 }
 
-/// The sandbox cgroups of a router (all hierarchies), as they are now.
-fn cgroup_dirs(data: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut dirs = Vec::new();
-    for root in [
-        "/sys/fs/cgroup/pids",
-        "/sys/fs/cgroup/memory",
-        "/sys/fs/cgroup/cpu",
-        "/sys/fs/cgroup",
-    ] {
-        let Ok(tags) = std::fs::read_dir(std::path::Path::new(root).join("agenttier")) else {
-            continue;
-        };
-        for tag in tags.flatten() {
-            for leaf in std::fs::read_dir(tag.path()).into_iter().flatten().flatten() {
-                // Only this router's: a process of ours is in it, or it is named after our sandbox.
-                let procs = std::fs::read_to_string(leaf.path().join("cgroup.procs")).unwrap_or_default();
-                let ours = procs.lines().any(|p| {
-                    std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
-                        c.windows(data.as_os_str().len())
-                            .any(|w| w == data.as_os_str().as_encoded_bytes())
-                    })
-                });
-                if ours {
-                    dirs.push(leaf.path());
-                }
-            }
-        }
-    }
-    dirs
-}
-
 fn wait_for(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !done() {
@@ -417,4 +386,35 @@ fn clones_copy_links_as_links_skip_special_files_and_change_owner() {
             .to_owned()
     };
     assert_ne!(uid("origin"), uid("copy"));
+}
+
+#[test]
+fn plain_mode_still_kills_every_process_of_a_sandbox() {
+    let (router, admin) = start_with(RouterOptions {
+        isolation: IsolationMode::None,
+        ..fast_opts()
+    });
+    admin.create_running("plainly");
+    let marker = sleep_marker(73);
+    admin.exec(
+        "plainly",
+        &format!("setsid sh -c 'sleep {marker} & sleep {marker} &' >/dev/null 2>&1 </dev/null"),
+    );
+    wait_for("both to start", || processes_matching(&["sleep", &marker]).len() == 2);
+    assert_eq!(admin.post_empty("/api/v1/sandboxes/plainly/stop").status, 200);
+    wait_for("processes to end", || {
+        processes_matching(&["sleep", &marker]).is_empty()
+    });
+    // And at shutdown.
+    assert_eq!(admin.post_empty("/api/v1/sandboxes/plainly/resume").status, 200);
+    admin.wait_phase("plainly", "Running");
+    admin.exec(
+        "plainly",
+        &format!("setsid sh -c 'sleep {marker} &' >/dev/null 2>&1 </dev/null"),
+    );
+    wait_for("it to start", || processes_matching(&["sleep", &marker]).len() == 1);
+    router.shutdown();
+    wait_for("processes to end", || {
+        processes_matching(&["sleep", &marker]).is_empty()
+    });
 }
