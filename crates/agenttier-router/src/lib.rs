@@ -102,6 +102,7 @@ mod gotime;
 mod governance;
 mod guard;
 pub mod keys;
+mod limits;
 mod local;
 mod metrics;
 mod options;

@@ -60,6 +60,11 @@ pub struct RouterOptions {
     /// connections alike. Default 40 s, above the clients' 30 s pool idle time, so a client never
     /// reuses a connection the router is closing.
     pub header_read_timeout: Duration,
+    /// Most execs running at once in one sandbox (0 = no limit; default 8). More answer `429`
+    /// with `Retry-After`.
+    pub max_execs_per_sandbox: usize,
+    /// Most execs one user runs at once across their sandboxes (0 = no limit; default 16).
+    pub max_execs_per_user: usize,
 }
 
 impl Default for RouterOptions {
@@ -79,6 +84,8 @@ impl Default for RouterOptions {
             cors_allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             header_read_timeout: Duration::from_secs(40),
+            max_execs_per_sandbox: 8,
+            max_execs_per_user: 16,
         }
     }
 }

@@ -107,6 +107,10 @@ impl Server {
             webhooks,
             store: store.clone(),
             metrics: Arc::default(),
+            exec_limits: Arc::new(crate::limits::ExecLimits::new(
+                opts.max_execs_per_sandbox,
+                opts.max_execs_per_user,
+            )),
         };
         tracing::info!(
             url = %format!("http://{addr}"),

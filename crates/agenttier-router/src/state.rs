@@ -32,4 +32,6 @@ pub(crate) struct AppState {
     pub store: Arc<crate::store::Store>,
     /// Agent-mode counters for `GET /metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Concurrent execs per sandbox and per user.
+    pub exec_limits: Arc<crate::limits::ExecLimits>,
 }

@@ -13,6 +13,7 @@ mod router {
     mod governance;
     mod isolation;
     mod lifecycle;
+    mod memory;
     mod ownership;
     mod persist;
     mod ports;

@@ -31,8 +31,9 @@ const FILE_LIMIT: usize = 32 << 20;
 const TOTAL_LIMIT: usize = 4 * FILE_LIMIT;
 /// Most files in one request.
 const MAX_FILES: usize = 200;
-/// Largest configure body read (files plus JSON escaping overhead); beyond → 413.
-const BODY_LIMIT: usize = 512 << 20;
+/// Largest configure body read: the files' total cap plus 32 MiB for paths, commands and JSON
+/// escaping; beyond → 413 (heavily escaped text can be sent as `contentBase64`).
+const BODY_LIMIT: usize = TOTAL_LIMIT + (32 << 20);
 /// Install output kept for the install-log route.
 const INSTALL_LOG_TAIL: usize = 8 * 1024;
 /// Invoke time limit when the template sets none.
@@ -268,6 +269,10 @@ pub(crate) async fn configure(
             .record(Call::Configure, &template, "bad_request", started.elapsed());
         e
     };
+    // At most a few configure bodies are held at once; the rest wait (their uploads stall).
+    let Ok(permit) = st.agents.configure_bodies.clone().acquire_owned().await else {
+        return Err(ApiError::internal("the router is shutting down"));
+    };
     let body = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
         refused(ApiError::Json(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -321,6 +326,7 @@ pub(crate) async fn configure(
         timeout_secs,
         template,
         started,
+        permit: Some(permit),
     };
     tokio::spawn(job.run(Out::new(tx)));
     Ok(sse::response(rx))
@@ -341,26 +347,38 @@ struct Job {
     timeout_secs: u64,
     template: String,
     started: Instant,
+    /// A configure-bodies slot, held while `files` are in memory.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Job {
-    async fn run(self, out: Out) {
-        let outcome = self.stream(&out).await;
+    async fn run(mut self, out: Out) {
+        let files = std::mem::take(&mut self.files);
+        let permit = self.permit.take();
+        let outcome = self.stream(&out, files, permit).await;
         self.st
             .metrics
             .record(Call::Configure, &self.template, outcome, self.started.elapsed());
     }
 
     /// Writes the files, runs the install and stores the result; the outcome for the metrics.
-    async fn stream(&self, out: &Out) -> &'static str {
+    /// The files and their memory slot are released once written, before the install runs.
+    async fn stream(
+        &self,
+        out: &Out,
+        files: Vec<ConfigureFile>,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> &'static str {
         if !self.skipped {
-            if let Err(msg) = self.write_files(out).await {
+            if let Err(msg) = self.write_files(out, &files).await {
                 if let Some(msg) = msg {
                     out.send(error_event("files", &msg)).await;
                 }
                 return "files_failed";
             }
         }
+        drop(files);
+        drop(permit);
         let mut exit_code = 0;
         let mut install_log = String::new();
         if !self.skipped && !self.install.is_empty() {
@@ -421,8 +439,8 @@ impl Job {
     }
 
     /// `Err(Some(message))` for an `error` event, `Err(None)` when the client is gone.
-    async fn write_files(&self, out: &Out) -> Result<(), Option<String>> {
-        for (f, t) in self.files.iter().zip(&self.targets) {
+    async fn write_files(&self, out: &Out, files: &[ConfigureFile]) -> Result<(), Option<String>> {
+        for (f, t) in files.iter().zip(&self.targets) {
             if !out
                 .send(log_line(&format!("[configure] uploading {}", t.cleaned)))
                 .await

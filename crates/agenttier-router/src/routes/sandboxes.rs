@@ -279,6 +279,10 @@ pub(super) async fn exec(
         }
     })?;
     let (command, secs) = check_exec(&body)?;
+    let _slot = match st.exec_limits.acquire(&id, &who.sub) {
+        Ok(slot) => slot,
+        Err(throttled) => return Ok(throttled.into_response()),
+    };
     let spawned = st.sandboxes.spawn_shell(&id, &who, &command)?;
     let pgid = spawned.pgid;
     let sandboxes = st.sandboxes.clone();
@@ -286,7 +290,7 @@ pub(super) async fn exec(
     // Record the end even if the client disconnects (the future is then dropped).
     let _done = scopeguard(move || sandboxes.finish_command(&id2, pgid));
     let out = exec::run(spawned.child, pgid, Duration::from_secs(secs)).await;
-    Ok(go_json(StatusCode::OK, &out))
+    Ok(out.into_response())
 }
 
 struct OnDrop<F: FnOnce()>(Option<F>);
