@@ -65,6 +65,9 @@ pub struct RouterOptions {
     pub max_execs_per_sandbox: usize,
     /// Most execs one user runs at once across their sandboxes (0 = no limit; default 16).
     pub max_execs_per_user: usize,
+    /// Time a webhook subscriber has to answer one delivery attempt (default 10 s); an attempt
+    /// that times out fails the delivery at once.
+    pub webhook_timeout: Duration,
 }
 
 impl Default for RouterOptions {
@@ -86,6 +89,7 @@ impl Default for RouterOptions {
             header_read_timeout: Duration::from_secs(40),
             max_execs_per_sandbox: 8,
             max_execs_per_user: 16,
+            webhook_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -76,7 +76,7 @@ impl Server {
         let events = Arc::new(crate::events::Events::new(store.clone()));
         let snapshots = Arc::new(crate::snapshots::Snapshots::new(&data_dir, store.clone()));
         snapshots.clean_partial();
-        let webhooks = Arc::new(crate::webhooks::Webhooks::load(store.clone())?);
+        let webhooks = Arc::new(crate::webhooks::Webhooks::load(store.clone(), opts.webhook_timeout)?);
         sandboxes.observe({
             let events = events.clone();
             let snapshots = snapshots.clone();

@@ -11,6 +11,7 @@ mod router {
     mod exec;
     mod files;
     mod governance;
+    mod hooks;
     mod isolation;
     mod lifecycle;
     mod memory;
