@@ -428,17 +428,22 @@ impl Target {
         if authority.is_empty() || authority.contains('@') {
             return Err("missing or invalid host".into());
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-                if h.contains(':') && !h.starts_with('[') {
-                    (authority, None) // bare IPv6 without brackets
-                } else {
-                    (h, Some(p.parse::<u16>().map_err(|_| format!("invalid port {p:?}"))?))
-                }
+        let port_of = |p: &str| p.parse::<u16>().map_err(|_| format!("invalid port {p:?}"));
+        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+            let (host, after) = bracketed.split_once(']').ok_or("missing or invalid host")?;
+            match after {
+                "" => (host, None),
+                p => (
+                    host,
+                    Some(port_of(p.strip_prefix(':').ok_or("missing or invalid host")?)?),
+                ),
             }
-            _ => (authority, None),
+        } else {
+            match authority.split_once(':') {
+                Some((h, p)) => (h, Some(port_of(p)?)),
+                None => (authority, None),
+            }
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return Err("missing or invalid host".into());
         }
