@@ -87,6 +87,9 @@ pub(crate) fn check_create(body: &[u8]) -> Result<CreateFields, ApiError> {
     let timeout = parse_positive("timeout", req.timeout.as_deref())?;
     let idle_timeout = parse_positive("idleTimeout", req.idle_timeout.as_deref())?;
     let storage_size = req.storage.and_then(|s| s.size).filter(|s| !s.is_empty());
+    if let Some(size) = &storage_size {
+        crate::governance::check_quantity("storage.size", size, false)?;
+    }
     Ok(CreateFields {
         name,
         namespace,
