@@ -39,7 +39,7 @@ const INSTALL_LOG_TAIL: usize = 8 * 1024;
 /// Invoke time limit when the template sets none.
 pub(super) const DEFAULT_INVOKE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConfigureFile {
     #[serde(default)]
@@ -165,24 +165,29 @@ fn limits(files: &[ConfigureFile]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// sha256 over the install args and the path-sorted files (§9.2), hex.
+/// sha256 over the install args and the path-sorted files (§9.2), hex. Every field is
+/// length-prefixed and each file's content is tagged with its form, so no two different
+/// requests share a hash: text `content` `"aGk="` and `contentBase64` `"aGk="` (the bytes `hi`)
+/// differ, and NUL bytes inside a field cannot shift the boundaries.
 fn install_hash(install: &[String], files: &[ConfigureFile]) -> String {
+    fn field(h: &mut Sha256, tag: u8, bytes: &[u8]) {
+        h.update([tag]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
     let mut h = Sha256::new();
     for a in install {
-        h.update(a.as_bytes());
-        h.update([0]);
+        field(&mut h, b'a', a.as_bytes());
     }
     let mut sorted: Vec<&ConfigureFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     for f in sorted {
-        h.update(f.path.as_bytes());
-        h.update([0]);
+        field(&mut h, b'p', f.path.as_bytes());
         if f.content_base64.is_empty() {
-            h.update(f.content.as_bytes());
+            field(&mut h, b't', f.content.as_bytes());
         } else {
-            h.update(f.content_base64.as_bytes());
+            field(&mut h, b'b', f.content_base64.as_bytes());
         }
-        h.update([0]);
     }
     hex::encode(h.finalize())
 }
@@ -555,6 +560,25 @@ mod tests {
         assert_ne!(
             a,
             install_hash(&["pip3".into()], &[f("/workspace/a", "1"), f("/workspace/b", "2")])
+        );
+    }
+
+    #[test]
+    fn hash_tells_content_forms_and_field_boundaries_apart() {
+        let text = ConfigureFile {
+            path: "/workspace/a".into(),
+            content: "aGk=".into(),
+            content_base64: String::new(),
+        };
+        let b64 = ConfigureFile {
+            content: String::new(),
+            content_base64: "aGk=".into(),
+            ..text.clone()
+        };
+        assert_ne!(install_hash(&[], &[text]), install_hash(&[], &[b64]));
+        assert_ne!(
+            install_hash(&["a\0b".into()], &[]),
+            install_hash(&["a".into(), "b".into()], &[])
         );
     }
 }
