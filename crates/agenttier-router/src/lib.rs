@@ -106,6 +106,7 @@ mod limits;
 mod local;
 mod metrics;
 mod options;
+mod private;
 mod respond;
 mod routes;
 mod sandbox;

@@ -72,6 +72,9 @@ struct ServeArgs {
     /// Most execs one user runs at once (0 = no limit); more answer 429.
     #[arg(long, default_value_t = 16)]
     max_execs_per_user: usize,
+    /// Audit events kept (older ones are dropped; 0 = keep all).
+    #[arg(long, default_value_t = 50_000)]
+    audit_retention: usize,
     /// Log level (error, warn, info, debug, trace) or a tracing filter.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -174,6 +177,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         allowed_hosts: args.allowed_hosts,
         max_execs_per_sandbox: args.max_execs_per_sandbox,
         max_execs_per_user: args.max_execs_per_user,
+        audit_retention: args.audit_retention,
         ..RouterOptions::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

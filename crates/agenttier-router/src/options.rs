@@ -68,6 +68,9 @@ pub struct RouterOptions {
     /// Time a webhook subscriber has to answer one delivery attempt (default 10 s); an attempt
     /// that times out fails the delivery at once.
     pub webhook_timeout: Duration,
+    /// Audit events kept: older ones are dropped as new ones arrive (0 = keep all; default
+    /// 50 000). Analytics read the same records, so they cover that window.
+    pub audit_retention: usize,
 }
 
 impl Default for RouterOptions {
@@ -90,6 +93,7 @@ impl Default for RouterOptions {
             max_execs_per_sandbox: 8,
             max_execs_per_user: 16,
             webhook_timeout: Duration::from_secs(10),
+            audit_retention: 50_000,
         }
     }
 }

@@ -21,5 +21,6 @@ mod router {
     mod restart;
     mod security;
     mod slow;
+    mod state;
     mod wire;
 }
