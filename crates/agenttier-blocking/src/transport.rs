@@ -81,7 +81,7 @@ pub(crate) struct Transport {
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transport")
-            .field("base_url", &self.config.base_url)
+            .field("base_url", &agenttier_core::config::redact_url(&self.config.base_url))
             .field("auth", &self.config.auth.kind())
             .finish_non_exhaustive()
     }

@@ -12,8 +12,16 @@ pub const API_URL_ENV: &str = "AGENTTIER_API_URL";
 /// not close a connection just as a request goes out on it.
 pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The default [`ClientConfig::max_response_bytes`]: 100 MiB, which admits the largest exec answer
+/// a Router gives — stdout and stderr each capped at 8 MiB plus a `\n[truncated]` marker, every
+/// byte escaped to at most 6 in JSON (`\u0000`), about 96 MiB in all.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
+
 /// Everything a client needs to know to talk to a Router.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows no credential: the auth's secret, a client key and the `user:password` of a
+/// URL (base or proxy) are redacted.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientConfig {
     /// Router root URL, without a trailing slash or `/api/v1`.
@@ -38,7 +46,8 @@ pub struct ClientConfig {
     pub built_in_roots: BuiltInRoots,
     /// Explicit proxy URL; when unset, `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` are honoured.
     pub proxy: Option<String>,
-    /// Largest unary response body accepted (default 64 MiB), so a runaway server cannot exhaust memory.
+    /// Largest unary response body accepted (default [`DEFAULT_MAX_RESPONSE_BYTES`], 100 MiB), so
+    /// a runaway server cannot exhaust memory.
     pub max_response_bytes: usize,
     /// Trust only [`root_certificates_pem`](Self::root_certificates_pem), not the built-in roots
     /// (a Kubernetes cluster's own CA). Default `false`.
@@ -76,6 +85,41 @@ pub struct ClientIdentity {
     pub private_key_pem: Vec<u8>,
 }
 
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &redact_url(&self.base_url))
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("retry", &self.retry)
+            .field("user_agent", &self.user_agent)
+            .field(
+                "root_certificates_pem",
+                &format_args!("{} certificates", self.root_certificates_pem.len()),
+            )
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("only_listed_roots", &self.only_listed_roots)
+            .field("client_identity", &self.client_identity)
+            .field("danger_accept_invalid_certs", &self.danger_accept_invalid_certs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `url` with its `user:password@` (if any) replaced by `[redacted]@`, for `Debug` output.
+pub fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    match url[after_scheme..authority_end].rfind('@') {
+        Some(at) => format!("{}[redacted]{}", &url[..after_scheme], &url[after_scheme + at..]).into(),
+        None => url.into(),
+    }
+}
+
 impl std::fmt::Debug for ClientIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientIdentity")
@@ -104,7 +148,7 @@ impl ClientConfig {
             root_certificates_pem: Vec::new(),
             built_in_roots: BuiltInRoots::default(),
             proxy: None,
-            max_response_bytes: 64 * 1024 * 1024,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             only_listed_roots: false,
             client_identity: None,
             danger_accept_invalid_certs: false,
@@ -160,6 +204,27 @@ impl ClientConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_redacts_url_credentials() {
+        for (url, want) in [
+            ("http://user:pa55@proxy:3128", "http://[redacted]@proxy:3128"),
+            ("http://u%40x:p@ss@proxy/path@x", "http://[redacted]@proxy/path@x"),
+            ("user:pa55@proxy:3128", "[redacted]@proxy:3128"),
+            ("http://proxy:3128/a@b", "http://proxy:3128/a@b"),
+            ("http://proxy:3128", "http://proxy:3128"),
+        ] {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
+        let mut c = ClientConfig::new("https://admin:hunter2@router.example");
+        c.proxy = Some("http://alice:s3cr3t@proxy.example:3128".into());
+        let text = format!("{c:?}");
+        assert!(!text.contains("s3cr3t") && !text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("proxy.example:3128") && text.contains("router.example"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn normalises_urls() {

@@ -5,6 +5,9 @@
 //! the sandbox table's observer; the routes record the rest (clone, update, backups, sharing,
 //! keys, policies, webhooks, warm pool, headroom). Analytics read the same records to measure
 //! start-up times and running lifetimes.
+//!
+//! The log is bounded: only the newest `retention` events are kept (50 000 by default,
+//! [`crate::RouterOptions::audit_retention`]); each new event prunes the oldest beyond that.
 
 use std::sync::{Arc, OnceLock};
 
@@ -18,6 +21,8 @@ use crate::store::{AuditRow, Store};
 pub(crate) struct Events {
     store: Arc<Store>,
     feed: OnceLock<UnboundedSender<AuditRow>>,
+    /// Events kept (0 = all).
+    retention: usize,
 }
 
 fn now_ms() -> i64 {
@@ -25,10 +30,11 @@ fn now_ms() -> i64 {
 }
 
 impl Events {
-    pub(crate) fn new(store: Arc<Store>) -> Events {
+    pub(crate) fn new(store: Arc<Store>, retention: usize) -> Events {
         Events {
             store,
             feed: OnceLock::new(),
+            retention,
         }
     }
 
@@ -38,7 +44,7 @@ impl Events {
     }
 
     fn push(&self, row: AuditRow) {
-        if let Err(e) = self.store.add_audit(&row) {
+        if let Err(e) = self.store.add_audit(&row, self.retention) {
             tracing::error!(error = %e, event = %row.event_type, "failed to record audit event");
         }
         if let Some(feed) = self.feed.get() {

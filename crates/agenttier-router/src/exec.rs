@@ -1,12 +1,21 @@
 //! Running one command to completion (wire spec §4, local behaviour §16): a timeout that kills
 //! the whole process group (`exitCode: -1`), and stdout/stderr each capped at 8 MiB with
-//! `\n[truncated]` appended; the rest is read and discarded, never buffered.
+//! `\n[truncated]` appended; the rest is read and discarded, never buffered. The reply is
+//! encoded while it is sent ([`ExecOutput::into_response`]), so an exec holds at most its two
+//! captured streams, not their JSON form (up to 6× larger when every byte needs escaping).
 
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use serde::Serialize;
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use crate::respond::go_json_str_pieces;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 use tokio::sync::watch;
@@ -19,13 +28,35 @@ pub(crate) const TRUNCATED_MARKER: &str = "\n[truncated]";
 /// keep the pipes open (`server &`): they keep running, the reply does not wait for them.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(150);
 
-/// The exec reply body.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The exec reply body: `{"stdout":…,"stderr":…,"exitCode":…}`.
+#[derive(Debug)]
 pub(crate) struct ExecOutput {
     pub stdout: String,
     pub stderr: String,
     pub exit_code: i32,
+}
+
+impl ExecOutput {
+    /// A `200` whose JSON body is encoded piece by piece as the client reads it (chunked),
+    /// byte-identical to what Go's encoder writes for the same object.
+    pub(crate) fn into_response(self) -> Response {
+        let ExecOutput {
+            stdout,
+            stderr,
+            exit_code,
+        } = self;
+        let pieces = std::iter::once(Bytes::from_static(b"{\"stdout\":\""))
+            .chain(go_json_str_pieces(stdout))
+            .chain(std::iter::once(Bytes::from_static(b"\",\"stderr\":\"")))
+            .chain(go_json_str_pieces(stderr))
+            .chain(std::iter::once(Bytes::from(format!("\",\"exitCode\":{exit_code}}}\n"))));
+        let body = Body::from_stream(futures_util::stream::iter(pieces.map(Ok::<_, Infallible>)));
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            body,
+        )
+            .into_response()
+    }
 }
 
 /// SIGKILLs a process group.
@@ -64,6 +95,10 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, mut stop: watch::Receiver<bo
             _ = stop.changed() => break,
         };
         let room = STREAM_CAP - out.len();
+        if n >= room {
+            // The last read that fits: room for the marker too, and no doubling past the cap.
+            out.reserve_exact(room + TRUNCATED_MARKER.len());
+        }
         if n <= room {
             out.extend_from_slice(&chunk[..n]);
         } else {
@@ -71,7 +106,8 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, mut stop: watch::Receiver<bo
             truncated = true;
         }
     }
-    let mut s = String::from_utf8_lossy(&out).into_owned();
+    // Valid UTF-8 (the usual case) keeps its buffer; only invalid bytes cost a copy.
+    let mut s = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     if truncated {
         s.push_str(TRUNCATED_MARKER);
     }

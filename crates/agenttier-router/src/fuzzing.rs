@@ -81,3 +81,53 @@ pub fn configure_path(root: &Path, raw: &str) -> Result<Vec<String>, String> {
         _ => Ok(parts),
     }
 }
+
+/// The configuration of the browser-attack guards (`--allowed-hosts`, `--allow-remote` with its
+/// listen address, `--cors-allowed-origins`).
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    pub allowed_hosts: Vec<String>,
+    pub listen: std::net::SocketAddr,
+    pub allow_remote: bool,
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// A request head as the guards see it; header values are raw bytes.
+#[derive(Debug, Clone)]
+pub struct GuardHead<'a> {
+    pub method: &'a [u8],
+    pub path: &'a str,
+    pub host: Option<&'a [u8]>,
+    pub origin: Option<&'a [u8]>,
+    pub content_type: Option<&'a [u8]>,
+    pub declared_body: bool,
+    pub websocket: bool,
+}
+
+/// Runs the guards on a request head: `Ok(())`, or the status (403 or 415) and message of the
+/// refusal. A method that is not a valid token is refused as 400, as hyper would.
+pub fn guard_check(config: &GuardConfig, head: &GuardHead<'_>) -> Result<(), (u16, String)> {
+    let guard = crate::guard::Guard::new(
+        &config.allowed_hosts,
+        config.listen,
+        config.allow_remote,
+        config.cors_allowed_origins.clone().into(),
+    );
+    let method = axum::http::Method::from_bytes(head.method).map_err(|e| (400, e.to_string()))?;
+    let head = crate::guard::Head {
+        method: &method,
+        path: head.path,
+        host: head.host,
+        origin: head.origin,
+        content_type: head.content_type,
+        declared_body: head.declared_body,
+        websocket: head.websocket,
+    };
+    guard.check(&head).map_err(|r| {
+        let status = match r {
+            crate::guard::Refusal::ContentType(_) => 415,
+            _ => 403,
+        };
+        (status, r.message().to_owned())
+    })
+}

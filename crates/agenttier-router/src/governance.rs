@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{RouterError, Violation};
+use crate::errors::{ApiError, RouterError, Violation};
 use crate::store::Store;
 
 /// The platform's policy object; every field optional, zero/empty = no limit.
@@ -74,6 +74,32 @@ pub struct Policies {
     pub namespaces: BTreeMap<String, Policy>,
 }
 
+impl Policy {
+    /// Refuses (400) a cap that cannot be read: an unreadable duration or quantity would
+    /// otherwise be no limit at all.
+    pub(crate) fn check_quantities(&self) -> Result<(), ApiError> {
+        for (field, v) in [
+            ("maxTimeout", &self.max_timeout),
+            ("maxIdleTimeout", &self.max_idle_timeout),
+        ] {
+            if !v.is_empty() && agenttier_core::duration::parse(v).is_err() {
+                return Err(ApiError::bad_request(format!(
+                    "invalid {field}: {v:?} is not a Go duration"
+                )));
+            }
+        }
+        for (field, v) in [("maxMemory", &self.max_memory), ("maxStorage", &self.max_storage)] {
+            if !v.is_empty() {
+                check_quantity(field, v, false)?;
+            }
+        }
+        if !self.max_cpu.is_empty() {
+            check_quantity("maxCpu", &self.max_cpu, true)?;
+        }
+        Ok(())
+    }
+}
+
 impl Policies {
     /// Reads a policy file: either a single [`Policy`] (the cluster policy) or
     /// `{"cluster": Policy, "namespaces": {"ns": Policy}}`.
@@ -93,7 +119,22 @@ impl Policies {
                 namespaces: BTreeMap::new(),
             })
         };
-        parsed.map_err(|e| RouterError::Config(format!("invalid policy file {}: {e}", path.display())))
+        let parsed = parsed.map_err(|e| RouterError::Config(format!("invalid policy file {}: {e}", path.display())))?;
+        for (scope, p) in parsed
+            .cluster
+            .iter()
+            .map(|p| ("cluster", p))
+            .chain(parsed.namespaces.iter().map(|(ns, p)| (ns.as_str(), p)))
+        {
+            p.check_quantities().map_err(|e| {
+                RouterError::Config(format!(
+                    "invalid policy file {} ({scope}): {}",
+                    path.display(),
+                    e.item_message()
+                ))
+            })?;
+        }
+        Ok(parsed)
     }
 
     /// Cluster policy overridden field by field by the namespace's (the agent-specific fields
@@ -222,23 +263,23 @@ impl Governance {
             &p.max_idle_timeout,
         );
         if let (Some(want), false) = (cpu, p.max_cpu.is_empty()) {
-            if let (Some(w), Some(m)) = (cpu_millis(want), cpu_millis(&p.max_cpu)) {
-                if w > m {
-                    v.push(Violation {
-                        code: "cpu_limit_exceeded",
-                        message: format!("cpu {want} exceeds maximum {}", p.max_cpu),
-                    });
-                }
+            match (cpu_millis(want), cpu_millis(&p.max_cpu)) {
+                (Some(w), Some(m)) if w <= m => {}
+                (Some(_), Some(_)) => v.push(Violation {
+                    code: "cpu_limit_exceeded",
+                    message: format!("cpu {want} exceeds maximum {}", p.max_cpu),
+                }),
+                _ => v.push(unreadable("cpu_limit_exceeded", "cpu", want)),
             }
         }
         if let (Some(want), false) = (memory, p.max_memory.is_empty()) {
-            if let (Some(w), Some(m)) = (quantity_bytes(want), quantity_bytes(&p.max_memory)) {
-                if w > m {
-                    v.push(Violation {
-                        code: "memory_limit_exceeded",
-                        message: format!("memory {want} exceeds maximum {}", p.max_memory),
-                    });
-                }
+            match (quantity_bytes(want), quantity_bytes(&p.max_memory)) {
+                (Some(w), Some(m)) if w <= m => {}
+                (Some(_), Some(_)) => v.push(Violation {
+                    code: "memory_limit_exceeded",
+                    message: format!("memory {want} exceeds maximum {}", p.max_memory),
+                }),
+                _ => v.push(unreadable("memory_limit_exceeded", "memory", want)),
             }
         }
         v
@@ -298,13 +339,13 @@ impl Governance {
             &p.max_idle_timeout,
         );
         if let (Some(size), false) = (c.storage_size, p.max_storage.is_empty()) {
-            if let (Some(want), Some(max)) = (quantity_bytes(size), quantity_bytes(&p.max_storage)) {
-                if want > max {
-                    v.push(Violation {
-                        code: "storage_limit_exceeded",
-                        message: format!("storage {size} exceeds maximum {}", p.max_storage),
-                    });
-                }
+            match (quantity_bytes(size), quantity_bytes(&p.max_storage)) {
+                (Some(want), Some(max)) if want <= max => {}
+                (Some(_), Some(_)) => v.push(Violation {
+                    code: "storage_limit_exceeded",
+                    message: format!("storage {size} exceeds maximum {}", p.max_storage),
+                }),
+                _ => v.push(unreadable("storage_limit_exceeded", "storage", size)),
             }
         }
         v
@@ -329,21 +370,35 @@ fn cap(v: &mut Vec<Violation>, code: &'static str, field: &str, want: Option<Dur
     }
 }
 
-/// Millicores of a Kubernetes CPU quantity (`500m`, `2`, `1.5`); None if unreadable.
+/// The number in front of a quantity's suffix: plain decimal digits with at most one `.`
+/// (no sign, exponent, `NaN` or `inf`, which `f64::from_str` would take), finite.
+fn plain_number(num: &str) -> Option<f64> {
+    let digits = num.bytes().filter(u8::is_ascii_digit).count();
+    let dots = num.bytes().filter(|&b| b == b'.').count();
+    if digits == 0 || digits + dots != num.len() || dots > 1 {
+        return None;
+    }
+    num.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// Millicores of a Kubernetes CPU quantity (`500m`, `2`, `1.5`); `None` if unreadable — which
+/// callers refuse (400) rather than read as "no limit".
 pub(crate) fn cpu_millis(q: &str) -> Option<f64> {
     let q = q.trim();
     match q.strip_suffix('m') {
-        Some(m) => m.parse::<f64>().ok(),
-        None => q.parse::<f64>().ok().map(|c| c * 1000.0),
+        Some(m) => plain_number(m),
+        None => plain_number(q).map(|c| c * 1000.0),
     }
 }
 
-/// Bytes of a Kubernetes quantity (`10Gi`, `500M`, `1073741824`); None if unreadable.
+/// Bytes of a Kubernetes quantity (`10Gi`, `500M`, `1073741824`); `None` if unreadable —
+/// which callers refuse (400) rather than read as "no limit". Exponent forms and the exa
+/// suffixes (`1e3`, `1E`, `1Ei`) are not taken: nothing local comes near them.
 pub(crate) fn quantity_bytes(q: &str) -> Option<f64> {
     let q = q.trim();
     let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
     let (num, suffix) = q.split_at(split);
-    let n: f64 = num.parse().ok()?;
+    let n = plain_number(num)?;
     let mult = match suffix {
         "" => 1.0,
         "Ki" => 1024.0,
@@ -361,6 +416,32 @@ pub(crate) fn quantity_bytes(q: &str) -> Option<f64> {
     Some(n * mult)
 }
 
+/// Refuses an unreadable quantity of a request or policy field with a `400` that says so.
+pub(crate) fn check_quantity(field: &str, value: &str, cpu: bool) -> Result<(), ApiError> {
+    let readable = if cpu {
+        cpu_millis(value).is_some()
+    } else {
+        quantity_bytes(value).is_some()
+    };
+    if readable {
+        Ok(())
+    } else {
+        let example = if cpu { "500m or 2" } else { "512Mi or 10Gi" };
+        Err(ApiError::bad_request(format!(
+            "invalid {field}: {value:?} is not a quantity (for example {example})"
+        )))
+    }
+}
+
+/// A violation for a requested quantity that cannot be compared with a policy's cap: refused,
+/// never taken as "no limit" (requests are checked before they get here; this is the backstop).
+fn unreadable(code: &'static str, field: &str, want: &str) -> Violation {
+    Violation {
+        code,
+        message: format!("{field} {want:?} is not a quantity the policy can be checked against"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,7 +450,17 @@ mod tests {
     fn quantities() {
         assert_eq!(quantity_bytes("1Gi"), Some(1073741824.0));
         assert_eq!(quantity_bytes("500M"), Some(5e8));
-        assert_eq!(quantity_bytes("x"), None);
+        assert_eq!(quantity_bytes("1.5Ki"), Some(1536.0));
+        assert_eq!(cpu_millis("500m"), Some(500.0));
+        assert_eq!(cpu_millis("1.5"), Some(1500.0));
+        for bad in [
+            "x", "", "NaN", "inf", "-1Gi", "1E", "1Ei", "1e3", "+5", "1..2", ".", "Gi", "1 Gi",
+        ] {
+            assert_eq!(quantity_bytes(bad), None, "{bad}");
+        }
+        for bad in ["NaN", "NaNm", "inf", "infinity", "-1", "1e3", "", "m", "2 cores"] {
+            assert_eq!(cpu_millis(bad), None, "{bad}");
+        }
     }
 
     #[test]

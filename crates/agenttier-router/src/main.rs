@@ -66,6 +66,15 @@ struct ServeArgs {
     /// `*` = any.
     #[arg(long, env = "AGENTTIER_ALLOWED_HOSTS", value_delimiter = ',')]
     allowed_hosts: Vec<String>,
+    /// Most execs running at once in one sandbox (0 = no limit); more answer 429.
+    #[arg(long, default_value_t = 8)]
+    max_execs_per_sandbox: usize,
+    /// Most execs one user runs at once (0 = no limit); more answer 429.
+    #[arg(long, default_value_t = 16)]
+    max_execs_per_user: usize,
+    /// Audit events kept (older ones are dropped; 0 = keep all).
+    #[arg(long, default_value_t = 50_000)]
+    audit_retention: usize,
     /// Log level (error, warn, info, debug, trace) or a tracing filter.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -166,6 +175,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         mint_admin_key: false,
         cors_allowed_origins: args.cors_allowed_origins,
         allowed_hosts: args.allowed_hosts,
+        max_execs_per_sandbox: args.max_execs_per_sandbox,
+        max_execs_per_user: args.max_execs_per_user,
+        audit_retention: args.audit_retention,
         ..RouterOptions::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -64,6 +64,17 @@ pub struct RouterOptions {
     pub terminal_heartbeat: Duration,
     /// A terminal client that answers no ping for this long is dropped (default 70 s).
     pub terminal_pong_timeout: Duration,
+    /// Most execs running at once in one sandbox (0 = no limit; default 8). More answer `429`
+    /// with `Retry-After`.
+    pub max_execs_per_sandbox: usize,
+    /// Most execs one user runs at once across their sandboxes (0 = no limit; default 16).
+    pub max_execs_per_user: usize,
+    /// Time a webhook subscriber has to answer one delivery attempt (default 10 s); an attempt
+    /// that times out fails the delivery at once.
+    pub webhook_timeout: Duration,
+    /// Audit events kept: older ones are dropped as new ones arrive (0 = keep all; default
+    /// 50 000). Analytics read the same records, so they cover that window.
+    pub audit_retention: usize,
 }
 
 impl Default for RouterOptions {
@@ -85,6 +96,10 @@ impl Default for RouterOptions {
             header_read_timeout: Duration::from_secs(40),
             terminal_heartbeat: Duration::from_secs(30),
             terminal_pong_timeout: Duration::from_secs(70),
+            max_execs_per_sandbox: 8,
+            max_execs_per_user: 16,
+            webhook_timeout: Duration::from_secs(10),
+            audit_retention: 50_000,
         }
     }
 }

@@ -55,7 +55,7 @@ impl Server {
         }
         let (data_dir, temp) = match &opts.data_dir {
             Some(d) => {
-                std::fs::create_dir_all(d)?;
+                crate::private::dir(d)?;
                 (d.canonicalize()?, None)
             }
             None => {
@@ -65,6 +65,10 @@ impl Server {
         };
         let isolation = Isolation::detect(opts.isolation)?;
         let store = Arc::new(Store::open(&data_dir)?);
+        for sub in ["sandboxes", "snapshots", "trash"] {
+            crate::private::dir(&data_dir.join(sub))?;
+        }
+        sweep_trash(&data_dir.join("trash"));
         let templates = Arc::new(Templates::load(opts.templates_dir.as_deref(), store.clone())?);
         let governance = Arc::new(Governance::load(store.clone(), opts.policy.clone())?);
         let sandboxes = Arc::new(Sandboxes::new(
@@ -73,10 +77,10 @@ impl Server {
             data_dir.clone(),
             opts.start_delay,
         ));
-        let events = Arc::new(crate::events::Events::new(store.clone()));
+        let events = Arc::new(crate::events::Events::new(store.clone(), opts.audit_retention));
         let snapshots = Arc::new(crate::snapshots::Snapshots::new(&data_dir, store.clone()));
         snapshots.clean_partial();
-        let webhooks = Arc::new(crate::webhooks::Webhooks::load(store.clone())?);
+        let webhooks = Arc::new(crate::webhooks::Webhooks::load(store.clone(), opts.webhook_timeout)?);
         sandboxes.observe({
             let events = events.clone();
             let snapshots = snapshots.clone();
@@ -111,6 +115,10 @@ impl Server {
                 opts.terminal_heartbeat,
                 opts.terminal_pong_timeout,
                 opts.cors_allowed_origins.clone().into(),
+            )),
+            exec_limits: Arc::new(crate::limits::ExecLimits::new(
+                opts.max_execs_per_sandbox,
+                opts.max_execs_per_user,
             )),
         };
         tracing::info!(
@@ -237,6 +245,32 @@ async fn accept_loop(
             let _ = conn.await;
         });
     }
+}
+
+/// Removes what a previous run left in `trash/` (workspaces of deleted sandboxes whose removal a
+/// stop or crash cut short), in the background: start-up does not wait for it.
+fn sweep_trash(trash: &Path) {
+    let Ok(entries) = std::fs::read_dir(trash) else {
+        return;
+    };
+    let leftovers: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    if leftovers.is_empty() {
+        return;
+    }
+    tracing::info!(count = leftovers.len(), "removing deleted workspaces left in trash/");
+    std::thread::spawn(move || {
+        for path in leftovers {
+            // Never follows symbolic links: a link planted in a workspace is removed, not its target.
+            let removed = match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
+                Ok(_) => std::fs::remove_file(&path),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = removed {
+                tracing::warn!(path = %path.display(), error = %e, "failed to remove a trash entry");
+            }
+        }
+    });
 }
 
 /// Binds and serves until `shutdown` completes (what `agenttier-router serve` runs).

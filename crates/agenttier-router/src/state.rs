@@ -34,4 +34,6 @@ pub(crate) struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Terminal WebSocket settings and open sessions.
     pub terminals: Arc<crate::terminal::Terminals>,
+    /// Concurrent execs per sandbox and per user.
+    pub exec_limits: Arc<crate::limits::ExecLimits>,
 }

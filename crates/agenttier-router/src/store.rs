@@ -139,9 +139,14 @@ pub(crate) struct Store {
 
 impl Store {
     /// Opens (creating if needed) `<data_dir>/router.db`.
+    /// The directory is made private (`0700`) and the database file `0600`; SQLite gives its
+    /// `-wal` and `-shm` files the database's mode. API key hashes and webhook signing secrets
+    /// live here.
     pub(crate) fn open(data_dir: &Path) -> Result<Store, RouterError> {
-        std::fs::create_dir_all(data_dir)?;
-        let conn = Connection::open(data_dir.join("router.db"))?;
+        crate::private::dir(data_dir)?;
+        let db = data_dir.join("router.db");
+        crate::private::file(&db)?;
+        let conn = Connection::open(&db)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL is durable across a process crash (kill -9); only power loss may drop the tail.
@@ -436,8 +441,10 @@ impl Store {
 
     // ---- audit ----------------------------------------------------------------------------
 
-    pub(crate) fn add_audit(&self, a: &AuditRow) -> Result<(), RouterError> {
-        self.conn().execute(
+    /// Records an event and drops the oldest beyond the newest `keep` (0 = keep all).
+    pub(crate) fn add_audit(&self, a: &AuditRow, keep: usize) -> Result<(), RouterError> {
+        let conn = self.conn();
+        conn.execute(
             "INSERT INTO audit_events (at_ms, event_type, sandbox, namespace, template, user_email, reason)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -450,6 +457,11 @@ impl Store {
                 a.reason
             ],
         )?;
+        if keep > 0 {
+            // Ids only grow: everything at or below the newest id minus `keep` is older.
+            let newest = conn.last_insert_rowid();
+            conn.execute("DELETE FROM audit_events WHERE id <= ?1", params![newest - keep as i64])?;
+        }
         Ok(())
     }
 

@@ -5,23 +5,34 @@
 //! ...) and POSTs it to each enabled subscription that wants it (matching `sandboxId` and
 //! `namespace` when the subscription has them), signed with
 //! `X-AgentTier-Signature: sha256=<hex HMAC-SHA256 of the raw body keyed by the secret>`. Five
-//! attempts with 1/2/4/8 s between them, 10 s per attempt, redirects not followed; a
-//! subscription is disabled after 15 consecutive failed deliveries. Unlike the platform, which
-//! reports `attempt` as the configured maximum, a delivery record carries the number of
-//! attempts really made.
+//! attempts with 1/2/4/8 s between them; a subscription is disabled after 15 consecutive failed
+//! deliveries. Unlike the platform, which reports `attempt` as the configured maximum, a
+//! delivery record carries the number of attempts really made.
+//!
+//! Defences (a subscriber is not trusted):
+//! * Each attempt resolves the host once (on tokio's blocking pool, never on a worker), checks
+//!   every address against the URL's rule (`http://`: loopback only), connects to the checked
+//!   address itself and verifies the connected peer, so DNS rebinding cannot turn an accepted
+//!   name into a request to another address. Redirects are never followed.
+//! * Connect within 5 s and answer within the webhook timeout (10 s by default); an attempt
+//!   that times out ends the delivery at once as a failure (it counts for the disable rule
+//!   without four more waits).
+//! * At most 4 deliveries of one subscription and 64 in all are in flight; an event beyond
+//!   that is recorded as a failed delivery (attempt 0) instead of opening a connection, so a
+//!   subscriber that never answers cannot exhaust file descriptors.
+//! * A subscription bound to a sandbox is removed when that sandbox is deleted (after its
+//!   `sandbox.deleting` event), so a new sandbox of the same name never feeds it.
 //!
 //! Only `http://` URLs reach anything: the local router has no TLS client, so an `https://`
 //! subscription (accepted under the platform's rules) records failed deliveries.
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, ToSocketAddrs};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use axum::body::Body;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -47,8 +58,13 @@ pub(crate) const EVENT_TYPES: &[&str] = &[
 
 /// Sleeps between delivery attempts.
 const BACKOFF: [u64; 4] = [1, 2, 4, 8];
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time to resolve the host and connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const DISABLE_AFTER: u32 = 15;
+/// Deliveries of one subscription in flight at once.
+const IN_FLIGHT_PER_SUBSCRIPTION: usize = 4;
+/// Deliveries in flight at once, all subscriptions together.
+const IN_FLIGHT_TOTAL: usize = 64;
 const KEEP_DELIVERIES: usize = 20;
 
 /// The webhook event type of an audit event, if it has one.
@@ -105,11 +121,47 @@ pub(crate) struct Delivery {
 pub(crate) struct Webhooks {
     subs: RwLock<BTreeMap<String, Subscription>>,
     store: Arc<Store>,
-    client: Client<HttpConnector, Body>,
+    /// Time a subscriber has to answer an attempt.
+    timeout: Duration,
+    in_flight: Mutex<InFlight>,
+}
+
+/// Deliveries under way, by subscription.
+#[derive(Default)]
+struct InFlight {
+    by_subscription: HashMap<String, usize>,
+    total: usize,
+}
+
+/// One delivery's place among those in flight; freed on drop.
+struct Admitted<'a> {
+    webhooks: &'a Webhooks,
+    id: String,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        let mut f = self.webhooks.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        f.total = f.total.saturating_sub(1);
+        if let Some(n) = f.by_subscription.get_mut(&self.id) {
+            *n -= 1;
+            if *n == 0 {
+                f.by_subscription.remove(&self.id);
+            }
+        }
+    }
+}
+
+/// Why an attempt failed.
+enum Failure {
+    /// No answer in time: the delivery ends now.
+    TimedOut,
+    /// Anything else: the next attempt may succeed.
+    Other(String),
 }
 
 impl Webhooks {
-    pub(crate) fn load(store: Arc<Store>) -> Result<Webhooks, RouterError> {
+    pub(crate) fn load(store: Arc<Store>, timeout: Duration) -> Result<Webhooks, RouterError> {
         let mut subs = BTreeMap::new();
         for doc in store.load_webhooks()? {
             match serde_json::from_str::<Subscription>(&doc) {
@@ -122,8 +174,44 @@ impl Webhooks {
         Ok(Webhooks {
             subs: RwLock::new(subs),
             store,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            timeout,
+            in_flight: Mutex::default(),
         })
+    }
+
+    /// Takes a place for a delivery of subscription `id`, if one is free.
+    fn admit(&self, id: &str) -> Option<Admitted<'_>> {
+        let mut f = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = f.by_subscription.get(id).copied().unwrap_or(0);
+        if mine >= IN_FLIGHT_PER_SUBSCRIPTION || f.total >= IN_FLIGHT_TOTAL {
+            return None;
+        }
+        f.total += 1;
+        *f.by_subscription.entry(id.to_owned()).or_default() += 1;
+        Some(Admitted {
+            webhooks: self,
+            id: id.to_owned(),
+        })
+    }
+
+    /// Removes the subscriptions bound to sandbox `name` (it was deleted).
+    fn forget_sandbox(&self, name: &str) {
+        let bound: Vec<String> = self
+            .subs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|s| s.sandbox_id == name)
+            .map(|s| s.id.clone())
+            .collect();
+        for id in bound {
+            match self.remove(&id) {
+                Ok(()) => tracing::info!(webhook = %id, sandbox = %name, "webhook removed with its sandbox"),
+                Err(e) => {
+                    tracing::error!(webhook = %id, error = ?e, "failed to remove the webhook of a deleted sandbox")
+                }
+            }
+        }
     }
 
     fn save(&self, s: &Subscription) -> Result<(), ApiError> {
@@ -186,6 +274,7 @@ impl Webhooks {
                 let Some(kind) = webhook_type(&row.event_type) else {
                     continue;
                 };
+                let deleted = (kind == "sandbox.deleting").then(|| row.sandbox.clone());
                 let targets: Vec<Subscription> = self
                     .subs
                     .read()
@@ -196,14 +285,16 @@ impl Webhooks {
                     .filter(|s| s.namespace.is_empty() || s.namespace == row.namespace)
                     .cloned()
                     .collect();
-                if targets.is_empty() {
-                    continue;
-                }
                 let body = payload(kind, &row);
                 for sub in targets {
                     let this = self.clone();
                     let body = body.clone();
                     tokio::spawn(async move { this.deliver(sub, kind, body).await });
+                }
+                // Events are handled in order: the deleted sandbox's subscriptions are gone
+                // before any event of a new sandbox with the same name.
+                if let Some(name) = deleted {
+                    self.forget_sandbox(&name);
                 }
             }
         })
@@ -214,7 +305,14 @@ impl Webhooks {
         let mut last_status = None;
         let mut attempts = 0;
         let mut success = false;
+        let admitted = self.admit(&sub.id);
+        if admitted.is_none() {
+            tracing::warn!(webhook = %sub.id, "too many webhook deliveries in flight; this one is recorded as failed");
+        }
         for attempt in 0..=BACKOFF.len() {
+            if admitted.is_none() {
+                break;
+            }
             attempts = attempt as u32 + 1;
             match self.post(&sub.url, &signature, body.clone()).await {
                 Ok(status) => {
@@ -224,12 +322,19 @@ impl Webhooks {
                         break;
                     }
                 }
-                Err(e) => tracing::debug!(webhook = %sub.id, error = %e, "webhook delivery attempt failed"),
+                Err(Failure::TimedOut) => {
+                    tracing::debug!(webhook = %sub.id, "webhook delivery attempt timed out; giving up");
+                    break;
+                }
+                Err(Failure::Other(e)) => {
+                    tracing::debug!(webhook = %sub.id, error = %e, "webhook delivery attempt failed")
+                }
             }
             if let Some(wait) = BACKOFF.get(attempt) {
                 tokio::time::sleep(Duration::from_secs(*wait)).await;
             }
         }
+        drop(admitted);
         let record = Delivery {
             event_type: kind.to_owned(),
             timestamp: crate::gotime::rfc3339(crate::gotime::now_unix()),
@@ -254,21 +359,140 @@ impl Webhooks {
         let _ = self.store.save_webhook(&s.id, &s.owner_sub, &doc);
     }
 
-    async fn post(&self, url: &str, signature: &str, body: Vec<u8>) -> Result<u16, String> {
-        if !url.starts_with("http://") {
-            return Err("the local router delivers only over plain http".into());
+    /// One attempt: resolve once, check, connect to the checked address, POST, read the status.
+    async fn post(&self, url: &str, signature: &str, body: Vec<u8>) -> Result<u16, Failure> {
+        let target = Target::parse(url).map_err(Failure::Other)?;
+        if target.scheme != "http" {
+            return Err(Failure::Other("the local router delivers only over plain http".into()));
         }
-        let req = axum::http::Request::post(url)
-            .header("content-type", "application/json")
-            .header("user-agent", concat!("agenttier-router/", env!("CARGO_PKG_VERSION")))
-            .header(agenttier_core::webhook::SIGNATURE_HEADER, signature)
-            .body(Body::from(body))
-            .map_err(|e| e.to_string())?;
-        let resp = tokio::time::timeout(ATTEMPT_TIMEOUT, self.client.request(req))
+        let connect = async {
+            let addr = resolve_checked(&target).await?;
+            let tcp = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            let peer = tcp.peer_addr().map_err(|e| format!("connect: {e}"))?;
+            if peer.ip() != addr.ip() || !allowed(&target.scheme, &peer.ip()) {
+                return Err(format!("connected to {peer}, not the checked address {addr}"));
+            }
+            Ok(tcp)
+        };
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connect)
             .await
-            .map_err(|_| "timed out".to_owned())?
-            .map_err(|e| e.to_string())?;
-        Ok(resp.status().as_u16())
+            .map_err(|_| Failure::TimedOut)?
+            .map_err(Failure::Other)?;
+        let exchange = async {
+            let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(tcp)).await?;
+            let driver = tokio::spawn(conn);
+            let req = axum::http::Request::post(&target.path)
+                .header("host", &target.authority)
+                .header("content-type", "application/json")
+                .header("user-agent", concat!("agenttier-router/", env!("CARGO_PKG_VERSION")))
+                .header(agenttier_core::webhook::SIGNATURE_HEADER, signature)
+                .body(Body::from(body));
+            let Ok(req) = req else {
+                driver.abort();
+                return Ok(None);
+            };
+            let status = sender.send_request(req).await.map(|r| r.status().as_u16());
+            driver.abort(); // the connection is not reused
+            status.map(Some)
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Err(_) => Err(Failure::TimedOut),
+            Ok(Err(e)) => Err(Failure::Other(e.to_string())),
+            Ok(Ok(None)) => Err(Failure::Other("invalid request target".into())),
+            Ok(Ok(Some(status))) => Ok(status),
+        }
+    }
+}
+
+/// A subscription URL taken apart.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    scheme: String,
+    /// Host without brackets.
+    host: String,
+    port: u16,
+    /// `host[:port]` as written, for the `Host` header.
+    authority: String,
+    /// Path and query, at least `/`.
+    path: String,
+}
+
+impl Target {
+    fn parse(raw: &str) -> Result<Target, String> {
+        let (scheme, rest) = raw.split_once("://").ok_or("missing scheme")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        if authority.is_empty() || authority.contains('@') {
+            return Err("missing or invalid host".into());
+        }
+        let port_of = |p: &str| p.parse::<u16>().map_err(|_| format!("invalid port {p:?}"));
+        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+            let (host, after) = bracketed.split_once(']').ok_or("missing or invalid host")?;
+            match after {
+                "" => (host, None),
+                p => (
+                    host,
+                    Some(port_of(p.strip_prefix(':').ok_or("missing or invalid host")?)?),
+                ),
+            }
+        } else {
+            match authority.split_once(':') {
+                Some((h, p)) => (h, Some(port_of(p)?)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err("missing or invalid host".into());
+        }
+        let tail = tail.split('#').next().unwrap_or("");
+        let path = match tail {
+            "" => "/".to_owned(),
+            t if t.starts_with('?') => format!("/{t}"),
+            t => t.to_owned(),
+        };
+        Ok(Target {
+            port: port.unwrap_or(if scheme == "https" { 443 } else { 80 }),
+            scheme,
+            host: host.to_owned(),
+            authority: authority.to_owned(),
+            path,
+        })
+    }
+}
+
+/// Whether a subscription of `scheme` may reach `ip`: `https://` public addresses (the
+/// platform's rule), `http://` loopback ones (a local extension).
+fn allowed(scheme: &str, ip: &IpAddr) -> bool {
+    match scheme {
+        "https" => is_public(ip),
+        "http" => ip.is_loopback(),
+        _ => false,
+    }
+}
+
+/// Resolves the target's host once (tokio runs the lookup on its blocking pool) and returns an
+/// address to connect to, when every address it resolves to is allowed.
+async fn resolve_checked(target: &Target) -> Result<SocketAddr, String> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| format!("cannot resolve host {:?}: {e}", target.host))?
+        .collect();
+    checked(&target.scheme, &target.host, &addrs)
+}
+
+/// The first of `addrs` when all of them are allowed for `scheme`.
+fn checked(scheme: &str, host: &str, addrs: &[SocketAddr]) -> Result<SocketAddr, String> {
+    let first = addrs.first().ok_or_else(|| format!("cannot resolve host {host:?}"))?;
+    match addrs.iter().find(|a| !allowed(scheme, &a.ip())) {
+        None => Ok(*first),
+        Some(bad) if scheme == "https" => Err(format!("host {host:?} resolves to a non-public address {}", bad.ip())),
+        Some(_) if scheme == "http" => {
+            Err("url must use https:// (the local router also accepts http:// to a loopback address)".into())
+        }
+        Some(_) => Err("url must use https://".into()),
     }
 }
 
@@ -303,47 +527,13 @@ fn payload(kind: &str, row: &AuditRow) -> Vec<u8> {
 }
 
 /// Checks a subscription URL: `https://` to a public address (the platform's rule), or — a
-/// local extension — `http://` to a loopback address.
-pub(crate) fn check_url(raw: &str) -> Result<(), String> {
-    let (scheme, rest) = raw.split_once("://").ok_or("missing scheme")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.is_empty() || authority.contains('@') {
-        return Err("missing or invalid host".into());
+/// local extension — `http://` to a loopback address. Resolves without blocking a worker.
+pub(crate) async fn check_url(raw: &str) -> Result<(), String> {
+    let target = Target::parse(raw)?;
+    if !matches!(target.scheme.as_str(), "http" | "https") {
+        return Err("url must use https://".into());
     }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-            if h.contains(':') && !h.starts_with('[') {
-                (authority, None) // bare IPv6 without brackets
-            } else {
-                (h, Some(p.parse::<u16>().map_err(|_| format!("invalid port {p:?}"))?))
-            }
-        }
-        _ => (authority, None),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = port.unwrap_or(if scheme == "https" { 443 } else { 80 });
-    let addrs: Vec<IpAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve host {host:?}: {e}"))?
-        .map(|a| a.ip())
-        .collect();
-    if addrs.is_empty() {
-        return Err(format!("cannot resolve host {host:?}"));
-    }
-    match scheme {
-        "https" => match addrs.iter().find(|ip| !is_public(ip)) {
-            Some(ip) => Err(format!("host {host:?} resolves to a non-public address {ip}")),
-            None => Ok(()),
-        },
-        "http" => {
-            if addrs.iter().all(IpAddr::is_loopback) {
-                Ok(())
-            } else {
-                Err("url must use https:// (the local router also accepts http:// to a loopback address)".into())
-            }
-        }
-        _ => Err("url must use https://".into()),
-    }
+    resolve_checked(&target).await.map(|_| ())
 }
 
 fn is_public(ip: &IpAddr) -> bool {
@@ -360,17 +550,51 @@ fn is_public(ip: &IpAddr) -> bool {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn urls() {
+        assert!(check_url("http://127.0.0.1:9000/hook").await.is_ok());
+        assert!(check_url("http://localhost:9/x").await.is_ok());
+        assert!(check_url("http://[::1]:9/x").await.is_ok());
+        assert!(check_url("https://127.0.0.1/x").await.is_err());
+        assert!(check_url("https://10.1.2.3/x").await.is_err());
+        assert!(check_url("http://10.1.2.3/x").await.is_err());
+        assert!(check_url("ftp://127.0.0.1/x").await.is_err());
+        assert!(check_url("127.0.0.1/x").await.is_err());
+        assert!(check_url("http://user@127.0.0.1/x").await.is_err());
+    }
+
     #[test]
-    fn urls() {
-        assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
-        assert!(check_url("http://localhost:9/x").is_ok());
-        assert!(check_url("http://[::1]:9/x").is_ok());
-        assert!(check_url("https://127.0.0.1/x").is_err());
-        assert!(check_url("https://10.1.2.3/x").is_err());
-        assert!(check_url("http://10.1.2.3/x").is_err());
-        assert!(check_url("ftp://127.0.0.1/x").is_err());
-        assert!(check_url("127.0.0.1/x").is_err());
-        assert!(check_url("http://user@127.0.0.1/x").is_err());
+    fn targets() {
+        let t = Target::parse("http://LOCALHOST:9000?a=1#frag").unwrap();
+        assert_eq!(
+            (
+                t.scheme.as_str(),
+                t.host.as_str(),
+                t.port,
+                t.authority.as_str(),
+                t.path.as_str()
+            ),
+            ("http", "LOCALHOST", 9000, "LOCALHOST:9000", "/?a=1")
+        );
+        let t = Target::parse("https://[::1]/hook/x").unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("::1", 443, "/hook/x"));
+        assert!(Target::parse("http://:80/").is_err());
+        assert!(Target::parse("http://h:99999/").is_err());
+    }
+
+    /// DNS rebinding: the name that resolved to loopback when the subscription was made now
+    /// resolves (also) elsewhere; the attempt refuses to connect at all.
+    #[test]
+    fn rebound_addresses_are_refused_at_send_time() {
+        let lo: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let lan: SocketAddr = "192.168.1.10:9".parse().unwrap();
+        let public: SocketAddr = "93.184.216.34:443".parse().unwrap();
+        assert_eq!(checked("http", "h", &[lo]), Ok(lo));
+        assert!(checked("http", "h", &[lan]).is_err());
+        assert!(checked("http", "h", &[lo, lan]).is_err(), "one bad address is enough");
+        assert!(checked("https", "h", &[public, lo]).is_err());
+        assert_eq!(checked("https", "h", &[public]), Ok(public));
+        assert!(checked("http", "h", &[]).is_err());
     }
 
     #[test]

@@ -12,8 +12,10 @@ mod router {
     mod exec;
     mod files;
     mod governance;
+    mod hooks;
     mod isolation;
     mod lifecycle;
+    mod memory;
     mod ownership;
     mod persist;
     mod ports;
@@ -22,5 +24,6 @@ mod router {
     mod slow;
     mod templates;
     mod terminal;
+    mod state;
     mod wire;
 }

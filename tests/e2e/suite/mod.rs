@@ -74,6 +74,7 @@ macro_rules! for_each_case {
             lifecycle::bad_create_input,
             workloads::exec_output_exit_codes_and_newlines,
             workloads::exec_timeout_kills_the_command,
+            workloads::the_largest_exec_answer_fits_the_default_limits,
             workloads::exec_refuses_bad_input_locally,
             workloads::ports_forward_list_remove,
             agent::configure_is_idempotent,

@@ -233,6 +233,23 @@ pub async fn credentials_never_appear_in_debug_or_errors(env: Env) {
         .unwrap()
         .build()
         .unwrap();
+    // Every public type that can hold one: the client, its builder and configuration (with a
+    // proxy and a base URL carrying `user:password`), the auth, the Kubernetes configurations.
+    let builder = env
+        .client_for("http://admin:s3cr3tBasePass@127.0.0.1:9")
+        .api_key(KEY)
+        .unwrap()
+        .proxy("http://alice:s3cr3tProxyPass@127.0.0.1:3128");
+    let proxied = builder.clone().build().unwrap();
+    let mut cluster = agenttier::kruise::ClusterConfig::new("https://kube:s3cr3tKubePass@127.0.0.1:6443");
+    cluster.proxy_url = Some("http://bob:s3cr3tKubeProxy@127.0.0.1:3128".into());
+    cluster.auth = agenttier::kruise::KubeAuth::Token(agenttier::Secret::new("s3cr3tKubeToken"));
+    let kubeconfig = agenttier::kruise::Kubeconfig::from_yaml(
+        "clusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n    proxy-url: http://carol:s3cr3tCfgProxy@127.0.0.1:3128\n\
+         users:\n- name: u\n  user:\n    token: s3cr3tCfgToken\n    password: s3cr3tCfgPass\n",
+        None,
+    )
+    .unwrap();
     let debug = [
         format!("{client:?}"),
         format!("{:?}", client.config()),
@@ -240,6 +257,11 @@ pub async fn credentials_never_appear_in_debug_or_errors(env: Env) {
         format!("{:?}", bearer.config()),
         format!("{:?}", agenttier::Auth::api_key(KEY).unwrap()),
         format!("{:?}", agenttier::Auth::bearer_token(TOKEN).unwrap()),
+        format!("{builder:?}"),
+        format!("{proxied:?}"),
+        format!("{:?}", proxied.config()),
+        format!("{cluster:?}"),
+        format!("{kubeconfig:?}"),
     ];
     for text in &debug {
         assert!(!text.contains("s3cr3t"), "Debug shows a credential: {text}");
@@ -260,7 +282,8 @@ pub async fn credentials_never_appear_in_debug_or_errors(env: Env) {
         .current_user()
         .await
         .unwrap_err();
-    for err in [&unauthorized, &closed, &refused] {
+    let through_proxy = proxied.current_user().await.unwrap_err();
+    for err in [&unauthorized, &closed, &refused, &through_proxy] {
         let text = format!("{err} {err:?}");
         assert!(!text.contains("s3cr3t"), "an error carries the credential: {text}");
     }

@@ -36,6 +36,25 @@ pub async fn exec_output_exit_codes_and_newlines(env: Env) {
     sandbox.terminate().await.unwrap();
 }
 
+/// The worst exec answer the router gives — both streams at their 8 MiB cap, every byte a NUL
+/// that JSON escapes to six (`\u0000`), about 96 MiB — is read whole under the client's default
+/// `max_response_bytes`.
+#[maybe]
+pub async fn the_largest_exec_answer_fits_the_default_limits(env: Env) {
+    let sandbox = running(&env, "largest").await;
+    let out = sandbox
+        .exec("head -c 9000000 /dev/zero; head -c 9000000 /dev/zero >&2")
+        .await
+        .unwrap();
+    let capped = 8 * 1024 * 1024;
+    for stream in [&out.stdout, &out.stderr] {
+        assert_eq!(stream.len(), capped + "\n[truncated]".len());
+        assert!(stream.ends_with("\n[truncated]") && stream.bytes().take(capped).all(|b| b == 0));
+    }
+    assert_eq!(out.exit_code, 0);
+    sandbox.terminate().await.unwrap();
+}
+
 #[maybe]
 pub async fn exec_timeout_kills_the_command(env: Env) {
     let sandbox = running(&env, "timeout").await;

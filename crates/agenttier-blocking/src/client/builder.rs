@@ -125,7 +125,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Largest unary response body accepted (default 64 MiB).
+    /// Largest unary response body accepted (default 100 MiB: the largest exec answer fits).
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.config.max_response_bytes = limit;
         self

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::exec::{ExecAuth, ExecConfig, KubeAuth};
 use crate::auth::{Secret, TokenFile};
-use crate::config::ClientIdentity;
+use crate::config::{ClientIdentity, redact_url};
 use crate::{Error, Result};
 
 /// Where a pod's service-account files are.
@@ -56,8 +56,8 @@ pub struct NamedCluster {
     pub cluster: Cluster,
 }
 
-/// How to reach a cluster.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// How to reach a cluster. `Debug` redacts the `user:password@` of its URLs.
+#[derive(Clone, Default, Deserialize)]
 #[serde(default, rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Cluster {
@@ -73,6 +73,18 @@ pub struct Cluster {
     pub tls_server_name: Option<String>,
     /// Proxy for this cluster.
     pub proxy_url: Option<String>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("server", &redact_url(&self.server))
+            .field("certificate_authority", &self.certificate_authority)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("proxy_url", &self.proxy_url.as_deref().map(redact_url))
+            .finish_non_exhaustive()
+    }
 }
 
 /// A `users[]` entry.
@@ -249,7 +261,8 @@ impl Kubeconfig {
 }
 
 /// Everything a Kubernetes client needs: the server, TLS material, credentials, namespace.
-#[derive(Clone, Debug)]
+/// `Debug` shows no credential (secrets and the `user:password@` of URLs are redacted).
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClusterConfig {
     /// API server URL.
@@ -274,6 +287,23 @@ pub struct ClusterConfig {
     pub allow_credentials_over_http: bool,
     /// The context this came from (`None` for in-cluster or explicit configs).
     pub context: Option<String>,
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("server", &redact_url(&self.server))
+            .field("namespace", &self.namespace)
+            .field("client_identity", &self.client_identity)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("auth", &self.auth)
+            .field("impersonate_user", &self.impersonate_user)
+            .field("impersonate_groups", &self.impersonate_groups)
+            .field("proxy_url", &self.proxy_url.as_deref().map(redact_url))
+            .field("allow_credentials_over_http", &self.allow_credentials_over_http)
+            .field("context", &self.context)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClusterConfig {

@@ -31,14 +31,15 @@ const FILE_LIMIT: usize = 32 << 20;
 const TOTAL_LIMIT: usize = 4 * FILE_LIMIT;
 /// Most files in one request.
 const MAX_FILES: usize = 200;
-/// Largest configure body read (files plus JSON escaping overhead); beyond → 413.
-const BODY_LIMIT: usize = 512 << 20;
+/// Largest configure body read: the files' total cap plus 32 MiB for paths, commands and JSON
+/// escaping; beyond → 413 (heavily escaped text can be sent as `contentBase64`).
+const BODY_LIMIT: usize = TOTAL_LIMIT + (32 << 20);
 /// Install output kept for the install-log route.
 const INSTALL_LOG_TAIL: usize = 8 * 1024;
 /// Invoke time limit when the template sets none.
 pub(super) const DEFAULT_INVOKE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConfigureFile {
     #[serde(default)]
@@ -164,24 +165,29 @@ fn limits(files: &[ConfigureFile]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// sha256 over the install args and the path-sorted files (§9.2), hex.
+/// sha256 over the install args and the path-sorted files (§9.2), hex. Every field is
+/// length-prefixed and each file's content is tagged with its form, so no two different
+/// requests share a hash: text `content` `"aGk="` and `contentBase64` `"aGk="` (the bytes `hi`)
+/// differ, and NUL bytes inside a field cannot shift the boundaries.
 fn install_hash(install: &[String], files: &[ConfigureFile]) -> String {
+    fn field(h: &mut Sha256, tag: u8, bytes: &[u8]) {
+        h.update([tag]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
     let mut h = Sha256::new();
     for a in install {
-        h.update(a.as_bytes());
-        h.update([0]);
+        field(&mut h, b'a', a.as_bytes());
     }
     let mut sorted: Vec<&ConfigureFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     for f in sorted {
-        h.update(f.path.as_bytes());
-        h.update([0]);
+        field(&mut h, b'p', f.path.as_bytes());
         if f.content_base64.is_empty() {
-            h.update(f.content.as_bytes());
+            field(&mut h, b't', f.content.as_bytes());
         } else {
-            h.update(f.content_base64.as_bytes());
+            field(&mut h, b'b', f.content_base64.as_bytes());
         }
-        h.update([0]);
     }
     hex::encode(h.finalize())
 }
@@ -268,6 +274,10 @@ pub(crate) async fn configure(
             .record(Call::Configure, &template, "bad_request", started.elapsed());
         e
     };
+    // At most a few configure bodies are held at once; the rest wait (their uploads stall).
+    let Ok(permit) = st.agents.configure_bodies.clone().acquire_owned().await else {
+        return Err(ApiError::internal("the router is shutting down"));
+    };
     let body = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
         refused(ApiError::Json(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -321,6 +331,7 @@ pub(crate) async fn configure(
         timeout_secs,
         template,
         started,
+        permit: Some(permit),
     };
     tokio::spawn(job.run(Out::new(tx)));
     Ok(sse::response(rx))
@@ -341,26 +352,38 @@ struct Job {
     timeout_secs: u64,
     template: String,
     started: Instant,
+    /// A configure-bodies slot, held while `files` are in memory.
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Job {
-    async fn run(self, out: Out) {
-        let outcome = self.stream(&out).await;
+    async fn run(mut self, out: Out) {
+        let files = std::mem::take(&mut self.files);
+        let permit = self.permit.take();
+        let outcome = self.stream(&out, files, permit).await;
         self.st
             .metrics
             .record(Call::Configure, &self.template, outcome, self.started.elapsed());
     }
 
     /// Writes the files, runs the install and stores the result; the outcome for the metrics.
-    async fn stream(&self, out: &Out) -> &'static str {
+    /// The files and their memory slot are released once written, before the install runs.
+    async fn stream(
+        &self,
+        out: &Out,
+        files: Vec<ConfigureFile>,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> &'static str {
         if !self.skipped {
-            if let Err(msg) = self.write_files(out).await {
+            if let Err(msg) = self.write_files(out, &files).await {
                 if let Some(msg) = msg {
                     out.send(error_event("files", &msg)).await;
                 }
                 return "files_failed";
             }
         }
+        drop(files);
+        drop(permit);
         let mut exit_code = 0;
         let mut install_log = String::new();
         if !self.skipped && !self.install.is_empty() {
@@ -420,8 +443,8 @@ impl Job {
     }
 
     /// `Err(Some(message))` for an `error` event, `Err(None)` when the client is gone.
-    async fn write_files(&self, out: &Out) -> Result<(), Option<String>> {
-        for (f, t) in self.files.iter().zip(&self.targets) {
+    async fn write_files(&self, out: &Out, files: &[ConfigureFile]) -> Result<(), Option<String>> {
+        for (f, t) in files.iter().zip(&self.targets) {
             if !out
                 .send(log_line(&format!("[configure] uploading {}", t.cleaned)))
                 .await
@@ -542,6 +565,25 @@ mod tests {
         assert_ne!(
             a,
             install_hash(&["pip3".into()], &[f("/workspace/a", "1"), f("/workspace/b", "2")])
+        );
+    }
+
+    #[test]
+    fn hash_tells_content_forms_and_field_boundaries_apart() {
+        let text = ConfigureFile {
+            path: "/workspace/a".into(),
+            content: "aGk=".into(),
+            content_base64: String::new(),
+        };
+        let b64 = ConfigureFile {
+            content: String::new(),
+            content_base64: "aGk=".into(),
+            ..text.clone()
+        };
+        assert_ne!(install_hash(&[], &[text]), install_hash(&[], &[b64]));
+        assert_ne!(
+            install_hash(&["a\0b".into()], &[]),
+            install_hash(&["a".into(), "b".into()], &[])
         );
     }
 }

@@ -105,12 +105,13 @@ pub(crate) async fn invoke(
             return Ok(*resp);
         }
     };
-    let slot = match st.agents.acquire(&id, call.conf.max_concurrent_invokes) {
+    let limit = super::invoke_limit(call.conf.max_concurrent_invokes);
+    let slot = match st.agents.acquire(&id, limit) {
         Ok(slot) => slot,
         Err(inflight) => {
             super::drain(body).await;
             call.record(&st, THROTTLED);
-            return Ok(throttled(&id, inflight, call.conf.max_concurrent_invokes));
+            return Ok(throttled(&id, inflight, limit));
         }
     };
     let content_length = headers

@@ -49,6 +49,24 @@ pub(crate) struct Agents {
     keepalive: Duration,
     invokes: Mutex<HashMap<String, InFlight>>,
     inflight: Mutex<HashMap<String, i64>>,
+    /// Configure bodies held in memory at once (each up to 160 MiB).
+    pub(crate) configure_bodies: Arc<tokio::sync::Semaphore>,
+}
+
+/// Configure bodies the router holds at once.
+const CONFIGURE_BODIES: usize = 2;
+
+/// Concurrent invokes of a sandbox whose template and policy set no limit: each holds a body of
+/// up to 16 MiB while it runs.
+pub(crate) const DEFAULT_INVOKE_LIMIT: i64 = 16;
+
+/// The concurrency limit of invokes: the configured one, or [`DEFAULT_INVOKE_LIMIT`] for "none".
+pub(crate) fn invoke_limit(configured: i64) -> i64 {
+    if configured > 0 {
+        configured
+    } else {
+        DEFAULT_INVOKE_LIMIT
+    }
 }
 
 impl Agents {
@@ -58,6 +76,7 @@ impl Agents {
             keepalive,
             invokes: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashMap::new()),
+            configure_bodies: Arc::new(tokio::sync::Semaphore::new(CONFIGURE_BODIES)),
         }
     }
 

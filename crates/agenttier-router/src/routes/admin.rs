@@ -58,26 +58,7 @@ fn decode_policy(body: &[u8]) -> Result<Policy, ApiError> {
     value.retain(|k, v| POLICY_FIELDS.contains(&k.as_str()) && !v.is_null());
     let p: Policy = serde_json::from_value(serde_json::Value::Object(value))
         .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
-    for (field, v) in [("maxTimeout", &p.max_timeout), ("maxIdleTimeout", &p.max_idle_timeout)] {
-        if !v.is_empty() && agenttier_core::duration::parse(v).is_err() {
-            return Err(ApiError::bad_request(format!(
-                "invalid {field}: {v:?} is not a Go duration"
-            )));
-        }
-    }
-    for (field, v) in [("maxMemory", &p.max_memory), ("maxStorage", &p.max_storage)] {
-        if !v.is_empty() && quantity_bytes(v).is_none() {
-            return Err(ApiError::bad_request(format!(
-                "invalid {field}: {v:?} is not a quantity"
-            )));
-        }
-    }
-    if !p.max_cpu.is_empty() && cpu_millis(&p.max_cpu).is_none() {
-        return Err(ApiError::bad_request(format!(
-            "invalid maxCpu: {:?} is not a quantity",
-            p.max_cpu
-        )));
-    }
+    p.check_quantities()?;
     Ok(p)
 }
 

@@ -64,7 +64,9 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let req: CreateRequest = decode_body(&body)?;
     let url = req.url.unwrap_or_default();
-    check_url(&url).map_err(|e| ApiError::bad_request(format!("invalid url: {e}")))?;
+    check_url(&url)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("invalid url: {e}")))?;
     let event_types = req.event_types.unwrap_or_default();
     if event_types.is_empty() {
         return Err(ApiError::bad_request("eventTypes must contain at least one event type"));

@@ -174,6 +174,28 @@ pub(super) async fn patch(
         resources: req.resources.clone(),
         ..Spec::default()
     };
+    // Every cpu and memory quantity, requests and limits: one that cannot be read is a 400,
+    // never "no limit".
+    for kind in ["limits", "requests"] {
+        for (name, cpu) in [("cpu", true), ("memory", false)] {
+            match req
+                .resources
+                .as_ref()
+                .and_then(|r| r.get(kind))
+                .and_then(|k| k.get(name))
+            {
+                None => {}
+                Some(serde_json::Value::String(q)) => {
+                    crate::governance::check_quantity(&format!("resources.{kind}.{name}"), q, cpu)?
+                }
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid resources.{kind}.{name}: {other} is not a quantity string"
+                    )));
+                }
+            }
+        }
+    }
     let violations: Vec<Violation> = st.governance.check_update(
         &namespace,
         idle,

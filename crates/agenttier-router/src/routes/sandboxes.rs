@@ -87,6 +87,9 @@ pub(crate) fn check_create(body: &[u8]) -> Result<CreateFields, ApiError> {
     let timeout = parse_positive("timeout", req.timeout.as_deref())?;
     let idle_timeout = parse_positive("idleTimeout", req.idle_timeout.as_deref())?;
     let storage_size = req.storage.and_then(|s| s.size).filter(|s| !s.is_empty());
+    if let Some(size) = &storage_size {
+        crate::governance::check_quantity("storage.size", size, false)?;
+    }
     Ok(CreateFields {
         name,
         namespace,
@@ -265,6 +268,10 @@ pub(super) async fn exec(
         }
     })?;
     let (command, secs) = check_exec(&body)?;
+    let _slot = match st.exec_limits.acquire(&id, &who.sub) {
+        Ok(slot) => slot,
+        Err(throttled) => return Ok(throttled.into_response()),
+    };
     let spawned = st.sandboxes.spawn_shell(&id, &who, &command)?;
     let pgid = spawned.pgid;
     let sandboxes = st.sandboxes.clone();
@@ -272,7 +279,7 @@ pub(super) async fn exec(
     // Record the end even if the client disconnects (the future is then dropped).
     let _done = scopeguard(move || sandboxes.finish_command(&id2, pgid));
     let out = exec::run(spawned.child, pgid, Duration::from_secs(secs)).await;
-    Ok(go_json(StatusCode::OK, &out))
+    Ok(out.into_response())
 }
 
 struct OnDrop<F: FnOnce()>(Option<F>);

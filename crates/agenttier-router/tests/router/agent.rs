@@ -756,3 +756,20 @@ fn hundred_thousand_lines_in_order_and_long_lines() {
     assert!(long.len() > 1 && long.iter().all(|l| l.len() <= 64 * 1024));
     assert_eq!(long.concat(), "a".repeat(200_000));
 }
+
+/// The same text sent as `content` and then as `contentBase64` is two different files (`aGk=`
+/// and `hi`): the second configure is not skipped, and the file ends up as `hi`.
+#[test]
+fn configure_tells_content_from_content_base64() {
+    let (_r, http) = start();
+    agent_sandbox(&http, "forms");
+    let text = json!({"files": [{"path": "/workspace/f", "content": "aGk="}], "installCommand": ["true"]});
+    let first = result_of(&configure(&http, "forms", &text));
+    assert_eq!(first["skipped"], false);
+    assert_eq!(http.exec("forms", "cat /workspace/f")["stdout"], "aGk=");
+    let b64 = json!({"files": [{"path": "/workspace/f", "contentBase64": "aGk="}], "installCommand": ["true"]});
+    let second = result_of(&configure(&http, "forms", &b64));
+    assert_eq!(second["skipped"], false, "{second}");
+    assert_ne!(second["installCommandHash"], first["installCommandHash"]);
+    assert_eq!(http.exec("forms", "cat /workspace/f")["stdout"], "hi");
+}

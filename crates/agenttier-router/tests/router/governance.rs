@@ -106,3 +106,66 @@ fn policy_file_forms() {
     std::fs::write(&bad, r#"{"maxSandboxesPerUsr":3}"#).unwrap();
     assert!(Policies::from_file(&bad).is_err());
 }
+
+/// Governance fails closed: a quantity that cannot be read — in a request, a policy put through
+/// the API, or a policy file — is a 400 (or a refused start), never "no limit".
+#[test]
+fn unreadable_quantities_are_refused_not_unlimited() {
+    let (_r, http) = start_with(RouterOptions {
+        policy: Some(Policies {
+            cluster: Some(Policy {
+                max_storage: "5Gi".into(),
+                max_cpu: "2".into(),
+                max_memory: "4Gi".into(),
+                ..Policy::default()
+            }),
+            namespaces: BTreeMap::new(),
+        }),
+        ..fast_opts()
+    });
+    for size in ["1E", "NaN", "inf", "1e12", "-1Gi"] {
+        let body = format!(r#"{{"name":"q","templateRef":{{"name":"general-coding"}},"storage":{{"size":"{size}"}}}}"#);
+        let r = http.post("/api/v1/sandboxes", &body);
+        assert_eq!(r.status, 400, "storage {size}: {}", r.body);
+        assert!(
+            r.error().contains("storage.size") && r.error().contains("not a quantity"),
+            "{}",
+            r.body
+        );
+    }
+    http.create_running("q");
+    for resources in [
+        r#"{"limits":{"cpu":"NaN"}}"#,
+        r#"{"requests":{"cpu":"inf"},"limits":{"cpu":"1"}}"#,
+        r#"{"limits":{"memory":"1E"}}"#,
+        r#"{"limits":{"cpu":2}}"#,
+    ] {
+        let r = http.send(
+            "PATCH",
+            "/api/v1/sandboxes/q",
+            Some(&format!(r#"{{"resources":{resources}}}"#)),
+            &[],
+        );
+        assert_eq!(r.status, 400, "{resources}: {}", r.body);
+    }
+    let r = http.send(
+        "PATCH",
+        "/api/v1/sandboxes/q",
+        Some(r#"{"resources":{"limits":{"cpu":"3"}}}"#),
+        &[],
+    );
+    assert_eq!(r.status, 403, "a readable quantity over the cap: {}", r.body);
+    for policy in [
+        r#"{"maxCpu":"NaN"}"#,
+        r#"{"maxStorage":"1E"}"#,
+        r#"{"maxMemory":"inf"}"#,
+    ] {
+        let r = http.send("PUT", "/api/v1/governance/policies", Some(policy), &[]);
+        assert_eq!(r.status, 400, "{policy}: {}", r.body);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.json");
+    std::fs::write(&file, r#"{"maxCpu":"NaN"}"#).unwrap();
+    let err = Policies::from_file(&file).unwrap_err().to_string();
+    assert!(err.contains("maxCpu") && err.contains("NaN"), "{err}");
+}
