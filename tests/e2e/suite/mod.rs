@@ -133,6 +133,7 @@ macro_rules! for_each_case {
             terminal::terminal_halves_and_close_reasons,
             terminal::run_in_terminal_streams_output_live,
             terminal::terminal_refusals_are_typed_errors,
+            terminal::terminal_over_tls_trusts_the_clients_roots,
         }
     };
 }

@@ -1,6 +1,7 @@
 //! What the cases share across flavours: the in-process router, unique names, the fake server.
 
 pub mod fake;
+pub mod tls_proxy;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};

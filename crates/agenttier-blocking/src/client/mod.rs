@@ -18,6 +18,7 @@ pub mod kruise;
 mod manage;
 mod sandbox;
 mod terminal;
+pub(crate) mod tls;
 mod webhooks;
 
 pub use agent::{Agent, InvokeStream};
