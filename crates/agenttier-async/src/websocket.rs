@@ -1,4 +1,5 @@
-//! WebSocket glue of the async flavour (tokio-tungstenite): what the shared terminal code calls,
+//! WebSocket glue of the async flavour (tokio-tungstenite, tokio-rustls for `wss://`): what the
+//! shared terminal code calls,
 //! under the same names as the blocking flavour's (`Transport::open_websocket`, `WsReader::recv`,
 //! `WsWriter::send`, `WsWriter::close`).
 //!
@@ -20,7 +21,11 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::transport::Transport;
 
-type Socket = WebSocketStream<TcpStream>;
+/// What the socket runs over: TCP, or TLS over TCP.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+type Socket = WebSocketStream<Box<dyn Io>>;
 
 /// The receiving half of a WebSocket.
 pub(crate) struct WsReader {
@@ -46,18 +51,62 @@ fn failure(path: &str, message: String, source: Option<Box<dyn std::error::Error
     }
 }
 
+/// The TLS configuration of `wss://`: the client's own (same roots, client certificate and
+/// provider as its HTTP calls).
+#[cfg(feature = "rustls")]
+fn wss_config(config: &agenttier_core::ClientConfig) -> Result<WssConfig> {
+    crate::client::tls::rustls_config(config).map(std::sync::Arc::new)
+}
+
+#[cfg(feature = "rustls")]
+type WssConfig = std::sync::Arc<rustls::ClientConfig>;
+
+/// TLS over `tcp` for `wss://`, the handshake bounded by the connect timeout.
+#[cfg(feature = "rustls")]
+async fn wss_stream(tls: WssConfig, host: &str, tcp: TcpStream, path: &str, limit: Duration) -> Result<Box<dyn Io>> {
+    let name = crate::client::tls::server_name(host)?;
+    let connector = tokio_rustls::TlsConnector::from(tls);
+    match tokio::time::timeout(limit, connector.connect(name, tcp)).await {
+        Ok(Ok(s)) => Ok(Box::new(s)),
+        Ok(Err(e)) => Err(failure(
+            path,
+            format!("TLS handshake with {host} failed: {e}"),
+            Some(Box::new(e)),
+        )),
+        Err(_) => Err(Error::Timeout {
+            kind: TimeoutKind::Connect,
+            after: limit,
+            method: "GET".into(),
+            path: path.to_owned(),
+        }),
+    }
+}
+
+#[cfg(not(feature = "rustls"))]
+type WssConfig = std::convert::Infallible;
+
+#[cfg(not(feature = "rustls"))]
+fn wss_config(_: &agenttier_core::ClientConfig) -> Result<WssConfig> {
+    Err(Error::config(
+        "terminals over wss:// need the `rustls` feature of the agenttier crate",
+    ))
+}
+
+#[cfg(not(feature = "rustls"))]
+async fn wss_stream(tls: WssConfig, _: &str, _: TcpStream, _: &str, _: Duration) -> Result<Box<dyn Io>> {
+    match tls {}
+}
+
 impl Transport {
-    /// Opens a WebSocket to `url` (`ws://` only for now), sending the client's credentials and
+    /// Opens a WebSocket to `url` (`ws://` or `wss://`), sending the client's credentials and
     /// user agent. A refused upgrade becomes the typed error of its status.
     pub(crate) async fn open_websocket(&self, url: &str) -> Result<(WsReader, WsWriter)> {
         let config = self.config();
-        let path = url.split_once("://").map_or(url, |(_, r)| r);
-        let path = path.find('/').map_or("/", |i| &path[i..]);
-        let path = path.split('?').next().unwrap_or(path).to_owned();
-        let Some(rest) = url.strip_prefix("ws://") else {
-            return Err(Error::config(
-                "terminals over https:// (wss://) are not supported by this client yet: reach the router over http:// (e.g. through a tunnel)",
-            ));
+        let endpoint = crate::client::endpoint::endpoint(url)?;
+        let path = endpoint.path.clone();
+        let tls = match endpoint.secure {
+            true => Some(wss_config(config)?),
+            false => None,
         };
         let mut request = url
             .into_client_request()
@@ -68,34 +117,26 @@ impl Transport {
         if let Ok(agent) = config.user_agent.parse() {
             request.headers_mut().insert(http::header::USER_AGENT, agent);
         }
-        let authority = rest.split('/').next().unwrap_or(rest);
-        let with_port = if authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
-            authority.to_owned()
-        } else {
-            format!("{authority}:80")
+        let connect_timeout = |path: &str| Error::Timeout {
+            kind: TimeoutKind::Connect,
+            after: config.connect_timeout,
+            method: "GET".into(),
+            path: path.to_owned(),
         };
-        let stream = match tokio::time::timeout(config.connect_timeout, TcpStream::connect(with_port.as_str())).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return Err(failure(
-                    &path,
-                    format!("cannot connect to {authority}: {e}"),
-                    Some(Box::new(e)),
-                ));
-            }
-            Err(_) => {
-                return Err(Error::Timeout {
-                    kind: TimeoutKind::Connect,
-                    after: config.connect_timeout,
-                    method: "GET".into(),
-                    path,
-                });
-            }
+        let tcp =
+            match tokio::time::timeout(config.connect_timeout, TcpStream::connect(endpoint.address.as_str())).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    let message = format!("cannot connect to {}: {e}", endpoint.address);
+                    return Err(failure(&path, message, Some(Box::new(e))));
+                }
+                Err(_) => return Err(connect_timeout(&path)),
+            };
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn Io> = match tls {
+            Some(tls) => wss_stream(tls, &endpoint.host, tcp, &path, config.connect_timeout).await?,
+            None => Box::new(tcp),
         };
-        let _ = stream.set_nodelay(true);
         let handshake = tokio::time::timeout(config.timeout, tokio_tungstenite::client_async(request, stream)).await;
         let socket = match handshake {
             Ok(Ok((socket, _))) => socket,

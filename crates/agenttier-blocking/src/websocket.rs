@@ -1,4 +1,5 @@
-//! WebSocket glue of the blocking flavour (tungstenite): what the shared terminal code calls,
+//! WebSocket glue of the blocking flavour (tungstenite, rustls for `wss://`): what the shared
+//! terminal code calls,
 //! under the same names as the async flavour's (`Transport::open_websocket`, `WsReader::recv`,
 //! `WsWriter::send`, `WsWriter::close`).
 //!
@@ -7,7 +8,7 @@
 //! whenever a writer is waiting; so typing never waits for output to arrive. Pings from the
 //! server are answered by tungstenite on the next read.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,14 +23,20 @@ use crate::transport::Transport;
 /// How long the reader holds the socket waiting for a message before letting a writer in.
 const POLL: Duration = Duration::from_millis(10);
 
+/// What the socket runs over: TCP, or TLS over TCP.
+trait Io: Read + Write + Send {}
+impl<T: Read + Write + Send> Io for T {}
+
+type Socket = WebSocket<Box<dyn Io>>;
+
 struct Shared {
-    socket: Mutex<WebSocket<TcpStream>>,
+    socket: Mutex<Socket>,
     /// Writers waiting for the socket.
     writers: AtomicUsize,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, WebSocket<TcpStream>> {
+    fn lock(&self) -> MutexGuard<'_, Socket> {
         self.socket.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -57,18 +64,50 @@ fn failure(path: &str, message: String, source: Option<Box<dyn std::error::Error
     }
 }
 
+/// The TLS configuration of `wss://`: the client's own (same roots, client certificate and
+/// provider as its HTTP calls).
+#[cfg(feature = "rustls")]
+fn wss_config(config: &agenttier_core::ClientConfig) -> Result<WssConfig> {
+    crate::client::tls::rustls_config(config).map(Arc::new)
+}
+
+#[cfg(feature = "rustls")]
+type WssConfig = Arc<rustls::ClientConfig>;
+
+/// TLS over `tcp` for `wss://`.
+#[cfg(feature = "rustls")]
+fn wss_stream(tls: WssConfig, host: &str, tcp: TcpStream, path: &str) -> Result<Box<dyn Io>> {
+    let name = crate::client::tls::server_name(host)?;
+    let conn = rustls::ClientConnection::new(tls, name)
+        .map_err(|e| failure(path, format!("TLS setup failed: {e}"), Some(Box::new(e))))?;
+    Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
+}
+
+#[cfg(not(feature = "rustls"))]
+type WssConfig = std::convert::Infallible;
+
+#[cfg(not(feature = "rustls"))]
+fn wss_config(_: &agenttier_core::ClientConfig) -> Result<WssConfig> {
+    Err(Error::config(
+        "terminals over wss:// need the `rustls` feature of the agenttier crate",
+    ))
+}
+
+#[cfg(not(feature = "rustls"))]
+fn wss_stream(tls: WssConfig, _: &str, _: TcpStream, _: &str) -> Result<Box<dyn Io>> {
+    match tls {}
+}
+
 impl Transport {
-    /// Opens a WebSocket to `url` (`ws://` only for now), sending the client's credentials and
+    /// Opens a WebSocket to `url` (`ws://` or `wss://`), sending the client's credentials and
     /// user agent. A refused upgrade becomes the typed error of its status.
     pub(crate) fn open_websocket(&self, url: &str) -> Result<(WsReader, WsWriter)> {
         let config = self.config();
-        let path = url.split_once("://").map_or(url, |(_, r)| r);
-        let path = path.find('/').map_or("/", |i| &path[i..]);
-        let path = path.split('?').next().unwrap_or(path).to_owned();
-        let Some(rest) = url.strip_prefix("ws://") else {
-            return Err(Error::config(
-                "terminals over https:// (wss://) are not supported by this client yet: reach the router over http:// (e.g. through a tunnel)",
-            ));
+        let endpoint = crate::client::endpoint::endpoint(url)?;
+        let path = endpoint.path.clone();
+        let tls = match endpoint.secure {
+            true => Some(wss_config(config)?),
+            false => None,
         };
         let mut request = url
             .into_client_request()
@@ -79,53 +118,16 @@ impl Transport {
         if let Ok(agent) = config.user_agent.parse() {
             request.headers_mut().insert(http::header::USER_AGENT, agent);
         }
-        let authority = rest.split('/').next().unwrap_or(rest);
-        let with_port = if authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        {
-            authority.to_owned()
-        } else {
-            format!("{authority}:80")
+        let tcp = connect(&endpoint.address, config.connect_timeout, &path)?;
+        let _ = tcp.set_nodelay(true);
+        let io_failure = |e: std::io::Error| failure(&path, e.to_string(), Some(Box::new(e)));
+        tcp.set_read_timeout(Some(config.timeout)).map_err(io_failure)?;
+        // A second handle on the same socket, to shorten the read timeout after the handshake.
+        let control = tcp.try_clone().map_err(io_failure)?;
+        let stream: Box<dyn Io> = match tls {
+            Some(tls) => wss_stream(tls, &endpoint.host, tcp, &path)?,
+            None => Box::new(tcp),
         };
-        let addrs: Vec<_> = with_port
-            .to_socket_addrs()
-            .map_err(|e| failure(&path, format!("cannot resolve {authority}: {e}"), Some(Box::new(e))))?
-            .collect();
-        let mut last = None;
-        let mut stream = None;
-        for addr in addrs {
-            match TcpStream::connect_timeout(&addr, config.connect_timeout) {
-                Ok(s) => {
-                    stream = Some(s);
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        let stream = match (stream, last) {
-            (Some(s), _) => s,
-            (None, Some(e)) if e.kind() == ErrorKind::TimedOut => {
-                return Err(Error::Timeout {
-                    kind: TimeoutKind::Connect,
-                    after: config.connect_timeout,
-                    method: "GET".into(),
-                    path,
-                });
-            }
-            (None, e) => {
-                let message = e.as_ref().map_or("no address".to_owned(), ToString::to_string);
-                return Err(failure(
-                    &path,
-                    format!("cannot connect to {authority}: {message}"),
-                    None,
-                ));
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        stream
-            .set_read_timeout(Some(config.timeout))
-            .map_err(|e| failure(&path, e.to_string(), Some(Box::new(e))))?;
         let socket = match tungstenite::client(request, stream) {
             Ok((socket, _)) => socket,
             Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
@@ -134,10 +136,7 @@ impl Transport {
             }
             Err(e) => return Err(failure(&path, format!("WebSocket handshake failed: {e}"), None)),
         };
-        socket
-            .get_ref()
-            .set_read_timeout(Some(POLL))
-            .map_err(|e| failure(&path, e.to_string(), Some(Box::new(e))))?;
+        control.set_read_timeout(Some(POLL)).map_err(io_failure)?;
         let shared = Arc::new(Shared {
             socket: Mutex::new(socket),
             writers: AtomicUsize::new(0),
@@ -150,6 +149,35 @@ impl Transport {
             },
             WsWriter { shared, path },
         ))
+    }
+}
+
+/// Connects to the first address of `address` that answers within `timeout`.
+fn connect(address: &str, timeout: Duration, path: &str) -> Result<TcpStream> {
+    let addrs: Vec<_> = address
+        .to_socket_addrs()
+        .map_err(|e| failure(path, format!("cannot resolve {address}: {e}"), Some(Box::new(e))))?
+        .collect();
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    match last {
+        Some(e) if e.kind() == ErrorKind::TimedOut => Err(Error::Timeout {
+            kind: TimeoutKind::Connect,
+            after: timeout,
+            method: "GET".into(),
+            path: path.to_owned(),
+        }),
+        Some(e) => Err(failure(
+            path,
+            format!("cannot connect to {address}: {e}"),
+            Some(Box::new(e)),
+        )),
+        None => Err(failure(path, format!("{address} has no address"), None)),
     }
 }
 

@@ -211,6 +211,18 @@ pub enum SandboxCommand {
     /// Share a sandbox with users and groups, or mint a share link
     #[command(subcommand)]
     Share(ShareCommand),
+    /// Open an interactive shell in a sandbox (a real terminal: Ctrl-C, colours, full-screen programs)
+    #[command(
+        after_help = "Exits 0 when the shell ends. Standard input that is not a terminal is typed into the shell \
+                      and ends it: `echo ls | agenttier sandbox shell NAME`."
+    )]
+    Shell {
+        /// Sandbox id
+        sandbox_id: String,
+        /// Run this command on the terminal instead of an interactive shell
+        #[arg(long, short = 'c')]
+        command: Option<String>,
+    },
 }
 
 /// `agenttier sandbox update`

@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 use agenttier_router::{LocalRouter, RouterOptions};
 use serde_json::Value;
 
+#[path = "cli/shell.rs"]
+mod shell;
+
 const BIN: &str = env!("CARGO_BIN_EXE_agenttier");
 /// For runs that were given no secret.
 const NO_SECRET: &str = "\u{1}no secret";

@@ -22,8 +22,8 @@ mod router {
     mod restart;
     mod security;
     mod slow;
+    mod state;
     mod templates;
     mod terminal;
-    mod state;
     mod wire;
 }

@@ -151,6 +151,7 @@ macro_rules! for_each_case {
             knobs::wait_polls_at_the_interval_asked,
             knobs::retry_policy_statuses_and_retry_after_are_settable,
             knobs::create_sends_every_wire_field,
+            terminal::terminal_over_tls_trusts_the_clients_roots,
         }
     };
 }

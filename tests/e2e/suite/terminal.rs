@@ -109,6 +109,42 @@ pub async fn run_in_terminal_streams_output_live(env: Env) {
 }
 
 #[maybe]
+pub async fn terminal_over_tls_trusts_the_clients_roots(env: Env) {
+    let sandbox = running(&env, &env.client, "tls").await;
+    let url = support::tls_proxy::url();
+    let trusting = sdk::Client::builder()
+        .base_url(url)
+        .api_key(support::router().admin_key())
+        .unwrap()
+        .add_root_certificates_pem(support::tls_proxy::ca_pem())
+        .build()
+        .unwrap();
+    let mut terminal = trusting
+        .sandbox(sandbox.id())
+        .terminal(TerminalOptions::default())
+        .await
+        .unwrap();
+    terminal.send_input("echo over-$((7*6))-tls\r").await.unwrap();
+    read_until(terminal.reader(), "over-42-tls").await;
+    drop(terminal);
+    // Without the CA the server's certificate is not trusted: no session, a transport error.
+    let doubting = sdk::Client::builder()
+        .base_url(url)
+        .api_key(support::router().admin_key())
+        .unwrap()
+        .build()
+        .unwrap();
+    let refused = doubting
+        .sandbox(sandbox.id())
+        .terminal(TerminalOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::Transport { .. }), "{refused:?}");
+    assert!(refused.to_string().to_lowercase().contains("certificate"), "{refused}");
+    sandbox.terminate().await.unwrap();
+}
+
+#[maybe]
 pub async fn terminal_refusals_are_typed_errors(env: Env) {
     let missing = env
         .client

@@ -3,6 +3,7 @@
 pub mod fake;
 pub mod routes;
 pub mod tls;
+pub mod tls_proxy;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};

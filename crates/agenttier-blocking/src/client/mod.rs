@@ -10,6 +10,7 @@ mod admin;
 mod agent;
 mod builder;
 mod cluster;
+pub(crate) mod endpoint;
 mod exchange;
 mod files;
 mod guard;

@@ -103,10 +103,6 @@ pub(crate) fn crypto_provider() -> std::sync::Arc<rustls::crypto::CryptoProvider
 /// all with `danger_accept_invalid_certs`), its client certificate, the ring provider. For any
 /// TLS connection to the client's server, WebSockets included, so that they all trust the same.
 #[cfg(feature = "rustls")]
-#[allow(
-    dead_code,
-    reason = "unused by ureq, which takes TLS settings rather than a rustls configuration"
-)]
 pub(crate) fn rustls_config(config: &ClientConfig) -> Result<rustls::ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(crypto_provider())
         .with_safe_default_protocol_versions()
@@ -138,6 +134,14 @@ pub(crate) fn rustls_config(config: &ClientConfig) -> Result<rustls::ClientConfi
                 .map_err(|e| Error::config(format!("unusable client certificate or key: {e}")))
         }
     }
+}
+
+/// The server name to verify for `host` (a DNS name or an IP address, brackets removed).
+#[cfg(feature = "rustls")]
+pub(crate) fn server_name(host: &str) -> Result<rustls_pki_types::ServerName<'static>> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    rustls_pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| Error::config(format!("invalid TLS server name {host:?}: {e}")))
 }
 
 /// `danger_accept_invalid_certs`: the server's certificate is not checked at all (the handshake

@@ -7,6 +7,7 @@ mod files;
 mod platform;
 mod ports;
 mod sandbox;
+mod shell;
 mod template;
 
 use agenttier::blocking::Client;
@@ -106,7 +107,8 @@ fn subject(command: &Command) -> Option<String> {
             | SandboxCommand::Stop { sandbox_id }
             | SandboxCommand::Resume { sandbox_id }
             | SandboxCommand::Delete { sandbox_id }
-            | SandboxCommand::Wait { sandbox_id, .. } => sandbox(sandbox_id),
+            | SandboxCommand::Wait { sandbox_id, .. }
+            | SandboxCommand::Shell { sandbox_id, .. } => sandbox(sandbox_id),
             SandboxCommand::Exec(args) => sandbox(&args.sandbox_id),
             SandboxCommand::Files(cmd) => sandbox(cmd.sandbox_id()),
             SandboxCommand::Create(_) | SandboxCommand::List { .. } | SandboxCommand::Bulk { .. } => None,

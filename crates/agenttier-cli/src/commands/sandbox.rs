@@ -54,6 +54,7 @@ pub fn run(cmd: SandboxCommand, client: &Client, out: &mut Out) -> CmdResult {
         SandboxCommand::Bulk { action, sandbox_ids } => super::platform::bulk(client, out, action, &sandbox_ids),
         SandboxCommand::Backups(cmd) => super::platform::backups(cmd, client, out),
         SandboxCommand::Share(cmd) => super::platform::share(cmd, client, out),
+        SandboxCommand::Shell { sandbox_id, command } => super::shell::run(client, &sandbox_id, command),
     }
 }
 

@@ -1,0 +1,199 @@
+//! `agenttier sandbox shell` driven through a real pseudo-terminal: the binary runs as the
+//! session leader of a PTY this test opens, as in a terminal emulator, and the test types keys
+//! into the master side and reads the screen from it.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustix::termios::{LocalModes, Winsize, tcgetattr, tcsetwinsize};
+
+use super::{BIN, Fixture};
+
+/// The binary on a PTY: the master side (keys in, screen out) and the child.
+struct OnPty {
+    master: std::fs::File,
+    slave: OwnedFd,
+    screen: Arc<Mutex<String>>,
+    child: std::process::Child,
+}
+
+fn size(cols: u16, rows: u16) -> Winsize {
+    Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    }
+}
+
+impl OnPty {
+    fn start(fx: &Fixture, args: &[&str]) -> OnPty {
+        use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
+        grantpt(&master).unwrap();
+        unlockpt(&master).unwrap();
+        let name = ptsname(&master, Vec::new()).unwrap();
+        let slave = rustix::fs::open(
+            name.as_c_str(),
+            rustix::fs::OFlags::RDWR | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        tcsetwinsize(&master, size(100, 30)).unwrap();
+        // `setsid --ctty`: the binary leads a new session with the PTY as its controlling
+        // terminal, so it gets SIGWINCH like under a terminal emulator.
+        let base = fx.cmd();
+        let mut cmd = std::process::Command::new("setsid");
+        cmd.arg("--ctty").arg(BIN).args(args);
+        for (k, v) in base.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let child = cmd
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave.try_clone().unwrap())
+            .spawn()
+            .unwrap();
+        let master = std::fs::File::from(master);
+        let screen = Arc::new(Mutex::new(String::new()));
+        let mut reading = master.try_clone().unwrap();
+        let seen = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reading.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        OnPty {
+            master,
+            slave,
+            screen,
+            child,
+        }
+    }
+
+    fn type_keys(&mut self, keys: &str) {
+        self.master.write_all(keys.as_bytes()).unwrap();
+    }
+
+    fn screen(&self) -> String {
+        self.screen.lock().unwrap().clone()
+    }
+
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.screen().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "never saw {needle:?}; screen: {:?}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the local terminal is in canonical (cooked) mode with echo.
+    fn cooked(&self) -> bool {
+        let t = tcgetattr(&self.slave).unwrap();
+        t.local_modes.contains(LocalModes::ICANON) && t.local_modes.contains(LocalModes::ECHO)
+    }
+
+    fn wait_exit(&mut self) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the CLI did not exit; screen: {:?}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn shell_on_a_real_terminal_is_raw_follows_resizes_and_restores_the_terminal() {
+    let fx = Fixture::new();
+    fx.sandbox("tty");
+    let mut pty = OnPty::start(&fx, &["sandbox", "shell", "tty"]);
+    assert!(pty.cooked() || pty.child.try_wait().unwrap().is_none());
+    pty.type_keys("stty size; echo ok-$((3*3))\r");
+    pty.wait_for("ok-9");
+    assert!(pty.screen().contains("30 100"), "{:?}", pty.screen());
+    assert!(!pty.cooked(), "the local terminal is raw during the session");
+    // A resize of the local window reaches the remote terminal (SIGWINCH).
+    tcsetwinsize(&pty.master, size(120, 40)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    while !pty.screen().contains("40 120") {
+        assert!(Instant::now() < deadline, "resize never seen: {:?}", pty.screen());
+        n += 1;
+        pty.type_keys(&format!("stty size; echo probe-{n}\r"));
+        pty.wait_for(&format!("probe-{n}\r"));
+    }
+    // Ctrl-C goes to the remote program, not to the CLI.
+    pty.type_keys("sleep 300\r");
+    std::thread::sleep(Duration::from_millis(500));
+    pty.type_keys("\u{3}");
+    pty.type_keys("echo back-$((1+1))\r");
+    pty.wait_for("back-2");
+    assert!(pty.child.try_wait().unwrap().is_none(), "Ctrl-C ended the CLI");
+    pty.type_keys("exit\r");
+    assert_eq!(pty.wait_exit(), 0, "{:?}", pty.screen());
+    assert!(pty.cooked(), "the terminal was restored");
+}
+
+#[test]
+fn shell_with_piped_input_a_command_and_a_closed_session() {
+    let fx = Fixture::new();
+    fx.sandbox("piped");
+    let run = fx
+        .run_with_stdin(&["sandbox", "shell", "piped"], b"echo piped-$((1+1))\n")
+        .ok();
+    assert!(run.stdout.contains("piped-2"), "{}", run.stdout);
+    let run = fx
+        .run(&["sandbox", "shell", "piped", "--command", "echo cmd-$((2*3)); tty"])
+        .ok();
+    assert!(run.stdout.contains("cmd-6"), "{}", run.stdout);
+    assert!(run.stdout.contains("/dev/pts/"), "{}", run.stdout);
+    fx.run(&["sandbox", "shell", "nosuch"]).code(5);
+    // The server ends the session (the sandbox is stopped): a line saying so, exit 1.
+    let mut child = fx
+        .cmd()
+        .args(["sandbox", "shell", "piped"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"echo ready-$((4+4))\n").unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&seen).contains("ready-8") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "ended early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    fx.run(&["sandbox", "stop", "piped"]).ok();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("terminal session closed: the sandbox was stopped"),
+        "{stderr}"
+    );
+}
