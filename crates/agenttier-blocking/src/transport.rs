@@ -314,6 +314,10 @@ fn with_tls(
                 .iter()
                 .map(|der| Certificate::from_der(der.as_ref()).to_owned())
                 .collect();
+        #[cfg(feature = "native-tls")]
+        let key = ureq::tls::PrivateKey::from_pem(crate::client::tls::pkcs8_pem(&identity.private_key_pem)?.as_bytes())
+            .map_err(|e| Error::config(format!("invalid client key PEM: {e}")))?;
+        #[cfg(not(feature = "native-tls"))]
         let key = ureq::tls::PrivateKey::from_pem(&identity.private_key_pem)
             .map_err(|e| Error::config(format!("invalid client key PEM: {e}")))?;
         builder = builder.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));

@@ -83,3 +83,8 @@ pub mod blocking {
     pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
     pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
 }
+
+/// The README's Rust examples, compiled as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
