@@ -22,6 +22,7 @@ use http::{HeaderMap, Method};
 /// # let _ = policy;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[must_use]
 pub struct RetryPolicy {
     max_retries: u32,
     initial_backoff: Duration,
@@ -62,6 +63,8 @@ pub enum Outcome {
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
 pub enum Decision {
     /// Sleep this long, then try again.
     RetryAfter(Duration),
