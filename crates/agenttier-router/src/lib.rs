@@ -104,6 +104,7 @@ pub mod keys;
 mod local;
 mod metrics;
 mod options;
+mod random;
 mod respond;
 mod routes;
 mod sandbox;

@@ -74,7 +74,7 @@ pub(crate) async fn upload(
             .parent()
             .ok_or_else(|| ApiError::internal("write failed: no parent directory"))?;
         std::fs::create_dir_all(parent).map_err(|e| ApiError::internal(format!("write failed: {e}")))?;
-        let name = format!("{TEMP_PREFIX}{:016x}", rand::random::<u64>());
+        let name = format!("{TEMP_PREFIX}{:016x}", crate::random::u64());
         Ok(parent.join(name))
     })
     .await?;
