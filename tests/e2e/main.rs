@@ -12,4 +12,5 @@
 mod asynchronous;
 mod blocking;
 mod facade;
+mod layers;
 mod support;
