@@ -12,5 +12,6 @@
 mod asynchronous;
 mod blocking;
 mod facade;
+mod layers;
 mod routes;
 mod support;

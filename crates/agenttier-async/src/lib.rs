@@ -19,6 +19,9 @@
 //! }
 //! ```
 
+// docs.rs (nightly, `--cfg docsrs`) labels feature-gated items with the features they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use maybe_async::must_be_async as maybe;
 
 mod client;

@@ -310,12 +310,9 @@ fn with_tls(mut builder: reqwest::ClientBuilder, config: &ClientConfig) -> Resul
         };
     }
     if let Some(identity) = &config.client_identity {
-        let identity = reqwest::Identity::from_pkcs8_pem(&identity.certificate_pem, &identity.private_key_pem)
-            .map_err(|e| {
-                Error::config(format!(
-                    "invalid client certificate or key PEM (native-tls needs a PKCS#8 key): {e}"
-                ))
-            })?;
+        let key_pem = crate::client::tls::pkcs8_pem(&identity.private_key_pem)?;
+        let identity = reqwest::Identity::from_pkcs8_pem(&identity.certificate_pem, key_pem.as_bytes())
+            .map_err(|e| Error::config(format!("invalid client certificate or key: {e}")))?;
         builder = builder.identity(identity);
     }
     Ok(builder)

@@ -17,6 +17,9 @@
 //! }
 //! ```
 
+// docs.rs (nightly, `--cfg docsrs`) labels feature-gated items with the features they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use maybe_async::must_be_sync as maybe;
 
 mod client;

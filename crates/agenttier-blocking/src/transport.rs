@@ -165,7 +165,10 @@ impl Transport {
         if source.exceeded {
             return Err(UploadMeter::too_large());
         }
-        wire::read_whole(head(result.map_err(ureq_failure)?), self.config.max_response_bytes)
+        wire::read_whole(
+            head(result.map_err(ureq_failure)?, Phase::Unary),
+            self.config.max_response_bytes,
+        )
     }
 
     /// URL, `Accept`, `Content-Type` of the body, credentials and the request's own headers.
@@ -195,7 +198,7 @@ impl Transport {
         } else {
             self.run(builder.body(()).map_err(invalid)?, req, phase)
         };
-        result.map(head).map_err(ureq_failure)
+        result.map(|r| head(r, phase)).map_err(ureq_failure)
     }
 
     /// Runs `request` with the timeouts `req` and `phase` call for.
@@ -261,14 +264,20 @@ enum Phase {
     Upload,
 }
 
-fn head(response: http::Response<ureq::Body>) -> Head {
+/// The answer, its body to be read in chunks: small ones for a unary answer (usually a few
+/// hundred bytes of JSON, and the buffer is zeroed on every call), large ones for streams.
+fn head(response: http::Response<ureq::Body>, phase: Phase) -> Head {
+    let chunk = match phase {
+        Phase::Unary => 8 * 1024,
+        _ => CHUNK,
+    };
     let (parts, body) = response.into_parts();
     Head {
         status: parts.status.as_u16(),
         headers: parts.headers,
         body: Body {
             reader: body.into_reader(),
-            buf: vec![0; CHUNK],
+            buf: vec![0; chunk],
         },
     }
 }
@@ -314,6 +323,10 @@ fn with_tls(
                 .iter()
                 .map(|der| Certificate::from_der(der.as_ref()).to_owned())
                 .collect();
+        #[cfg(feature = "native-tls")]
+        let key = ureq::tls::PrivateKey::from_pem(crate::client::tls::pkcs8_pem(&identity.private_key_pem)?.as_bytes())
+            .map_err(|e| Error::config(format!("invalid client key PEM: {e}")))?;
+        #[cfg(not(feature = "native-tls"))]
         let key = ureq::tls::PrivateKey::from_pem(&identity.private_key_pem)
             .map_err(|e| Error::config(format!("invalid client key PEM: {e}")))?;
         builder = builder.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));

@@ -5,8 +5,13 @@
 //! and async client crates only move bytes and sleep; every decision they make is taken here,
 //! once. Most users want the `agenttier` facade crate instead of this one.
 
+// docs.rs (nightly, `--cfg docsrs`) labels feature-gated items with the features they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod auth;
 pub mod config;
+// Plumbing of the client crates, not part of the semver-stable API.
+#[doc(hidden)]
 pub mod deprecation;
 pub mod duration;
 pub mod error;
@@ -14,8 +19,10 @@ pub mod error;
 pub mod kruise;
 pub mod models;
 pub mod request;
+#[doc(hidden)]
 pub mod response;
 pub mod retry;
+#[doc(hidden)]
 pub mod sse;
 pub mod terminal;
 pub mod timestamp;

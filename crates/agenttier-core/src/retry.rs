@@ -24,6 +24,7 @@ use http::{HeaderMap, Method};
 /// # let _ = policy;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[must_use]
 pub struct RetryPolicy {
     max_retries: u32,
     initial_backoff: Duration,
@@ -69,6 +70,8 @@ pub enum Outcome {
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
 pub enum Decision {
     /// Sleep this long, then try again.
     RetryAfter(Duration),

@@ -88,7 +88,7 @@ pub(crate) fn mint_key(
 
 /// Mints a key with the metadata of `row` (its `id` is derived from the new secret).
 pub(crate) fn mint_row(store: &Store, mut row: KeyRow) -> Result<(String, KeyRow), RouterError> {
-    let bytes: [u8; 32] = rand::random();
+    let bytes: [u8; 32] = crate::random::bytes();
     let secret = format!("atk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash_key(&secret);
     row.id = format!("agenttier-apikey-{}", &hash[..40]);

@@ -107,6 +107,7 @@ mod local;
 mod metrics;
 mod options;
 mod private;
+mod random;
 mod respond;
 mod routes;
 mod sandbox;

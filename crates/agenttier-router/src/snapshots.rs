@@ -56,7 +56,7 @@ impl Snapshots {
         workspace: PathBuf,
     ) -> Result<SnapshotRow, ApiError> {
         let target = self.dir(name);
-        let temp = self.root.join(format!(".partial-{name}-{:08x}", rand::random::<u32>()));
+        let temp = self.root.join(format!(".partial-{name}-{:08x}", crate::random::u32()));
         let temp2 = temp.clone();
         let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
             std::fs::create_dir_all(&temp2)?;
@@ -109,7 +109,7 @@ impl Snapshots {
 
     /// A fresh, not yet existing directory under the staging area.
     pub(crate) fn staging_dir(&self) -> PathBuf {
-        self.staging.join(format!("{:016x}", rand::random::<u64>()))
+        self.staging.join(format!("{:016x}", crate::random::u64()))
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<SnapshotRow> {

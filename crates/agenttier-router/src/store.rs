@@ -7,12 +7,15 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite_migration::{HookResult, M, Migrations};
 
 use crate::errors::RouterError;
 use crate::sandbox::record::{Owner, Phase, SandboxRecord};
 
-const SCHEMA: &str = "
+/// Schema version 1: the tables as the first release made them. `IF NOT EXISTS` because
+/// databases from before versioning (`user_version` 0) already hold them.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
     hash TEXT NOT NULL UNIQUE,
@@ -87,8 +90,51 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 ";
 
-/// Columns added to `api_keys` after its first release (for keys minted through the API).
-const KEY_COLUMNS_ADDED: &[(&str, &str)] = &[("sandbox_id", "TEXT"), ("scopes", "TEXT"), ("expires_at", "INTEGER")];
+/// The schema's history, oldest first: `PRAGMA user_version` counts the migrations a database
+/// has had. Append new steps (an `ALTER TABLE`, a new table); never edit a released one.
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(SCHEMA_V1),
+        // Version 2: scoped, expiring keys minted through the API. Before versioning these
+        // columns were added when missing, so a version-0 database may have them already.
+        M::up_with_hook("", |tx: &Transaction| -> HookResult {
+            add_missing_columns(
+                tx,
+                "api_keys",
+                &[("sandbox_id", "TEXT"), ("scopes", "TEXT"), ("expires_at", "INTEGER")],
+            )?;
+            Ok(())
+        }),
+    ])
+}
+
+fn add_missing_columns(tx: &Transaction, table: &str, columns: &[(&str, &str)]) -> rusqlite::Result<()> {
+    let existing: Vec<String> = {
+        let mut stmt = tx.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (col, ty) in columns {
+        if !existing.iter().any(|c| c == col) {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {col} {ty}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Brings the database to the latest schema version; one a newer router wrote is refused.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), RouterError> {
+    migrations().to_latest(conn).map_err(|e| match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => RouterError::Database(err),
+        rusqlite_migration::Error::MigrationDefinition(
+            rusqlite_migration::MigrationDefinitionError::DatabaseTooFarAhead,
+        ) => RouterError::Config(format!(
+            "{} was written by a newer agenttier-router (a later schema version): upgrade this router, or start it with another --data-dir",
+            path.display()
+        )),
+        other => RouterError::Config(format!("cannot migrate {}: {other}", path.display())),
+    })
+}
 
 /// A workspace snapshot record.
 #[derive(Debug, Clone)]
@@ -144,24 +190,14 @@ impl Store {
     /// live here.
     pub(crate) fn open(data_dir: &Path) -> Result<Store, RouterError> {
         crate::private::dir(data_dir)?;
-        let db = data_dir.join("router.db");
-        crate::private::file(&db)?;
-        let conn = Connection::open(&db)?;
+        let path = data_dir.join("router.db");
+        crate::private::file(&path)?;
+        let mut conn = Connection::open(&path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL is durable across a process crash (kill -9); only power loss may drop the tail.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
-        let existing: Vec<String> = {
-            let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('api_keys')")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        for (col, ty) in KEY_COLUMNS_ADDED {
-            if !existing.iter().any(|c| c == col) {
-                conn.execute_batch(&format!("ALTER TABLE api_keys ADD COLUMN {col} {ty}"))?;
-            }
-        }
+        migrate(&mut conn, &path)?;
         Ok(Store { conn: Mutex::new(conn) })
     }
 
@@ -568,5 +604,71 @@ impl Store {
         self.conn()
             .execute("DELETE FROM settings WHERE key = ?1", params![key])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database as the router wrote it before versioning: schema 1 without the key columns
+    /// added later, `user_version` 0, one key and one setting.
+    fn unversioned_database(dir: &Path) {
+        let conn = Connection::open(dir.join("router.db")).unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        conn.execute(
+            "INSERT INTO api_keys (id, hash, name, sub, email, display_name, admin, groups, created_at)
+             VALUES ('k1', 'h1', 'old', 'sub', 'a@b', 'A', 1, '[]', 7)",
+            [],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO settings (key, value) VALUES ('s', 'kept')", [])
+            .unwrap();
+    }
+
+    fn user_version(dir: &Path) -> i64 {
+        Connection::open(dir.join("router.db"))
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_database_of_the_previous_schema_is_migrated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        unversioned_database(dir.path());
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(user_version(dir.path()), 2);
+        let old = store.find_key("h1").unwrap().unwrap();
+        assert_eq!((old.name.as_str(), old.admin, old.sandbox_id), ("old", true, None));
+        assert_eq!(store.setting("s").unwrap().as_deref(), Some("kept"));
+        let scoped = KeyRow {
+            id: "k2".into(),
+            sandbox_id: Some("sb".into()),
+            scopes: vec!["files".into()],
+            expires_at: Some(4_000_000_000),
+            ..old
+        };
+        store.insert_key("h2", &scoped).unwrap();
+        assert_eq!(store.find_key("h2").unwrap().unwrap().scopes, ["files"]);
+        drop(store);
+        // Opening again is a no-op at the latest version.
+        Store::open(dir.path()).unwrap();
+        assert_eq!(user_version(dir.path()), 2);
+    }
+
+    #[test]
+    fn a_database_of_a_newer_router_is_refused_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        Connection::open(dir.path().join("router.db"))
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains("newer agenttier-router") && err.contains("--data-dir"),
+            "{err}"
+        );
     }
 }

@@ -25,9 +25,55 @@
 //! # #[cfg(not(feature = "async"))] fn main() {}
 //! ```
 //!
-//! Credentials come from the first of: an explicit [`Auth`] given to the builder,
+//! # Guide
+//!
+//! **Choosing a flavour.** Async ([`Client`]) for services and anything already on tokio: one
+//! client serves many tasks over one connection pool. Blocking ([`blocking::Client`]) for
+//! scripts, CLIs and synchronous code: no runtime, plain iterators and `std::io::Read`. The API
+//! is the same, method for method; only `.await` differs.
+//!
+//! **Configuration.** [`Client::from_env`] reads `AGENTTIER_API_URL`; [`Client::builder`]
+//! ([`ClientBuilder`]) sets everything else: credentials, timeouts, retries, proxy, trusted
+//! roots, or your own reqwest client ([`ClientBuilder::reqwest_client`]).
+//!
+//! **Auth.** Credentials come from the first of: an explicit [`Auth`] given to the builder,
 //! `AGENTTIER_API_KEY` (`X-API-Key`), `AGENTTIER_TOKEN` (bearer), the in-cluster
-//! service-account token file (re-read when it rotates), or none.
+//! service-account token file (re-read when it rotates), or none. Secrets never appear in
+//! `Debug` output or errors.
+//!
+//! **Timeouts.** Connect 10 s, unary calls 30 s ([`ClientBuilder::timeout`]), streams 5 min of
+//! silence ([`ClientBuilder::stream_idle_timeout`]) and no total limit; `exec` adds the
+//! command's own timeout. Waiting for a sandbox takes an explicit deadline
+//! ([`Sandbox::wait_until_running`]).
+//!
+//! **Retries.** Connection failures, 408, 429 and most 5xx are retried for idempotent methods
+//! with exponential backoff and jitter, honouring `Retry-After` ([`RetryPolicy`];
+//! [`RetryPolicy::disabled`] turns them off). Streams and uploads are never retried.
+//!
+//! **Errors.** One [`Error`] enum for every failure: the server's answers by class
+//! ([`Error::NotFound`], [`Error::Conflict`], [`Error::PolicyViolation`], ...), timeouts with
+//! their kind ([`Error::Timeout`], [`TimeoutKind`]), transport failures with the number of
+//! attempts ([`Error::Transport`]), bad local input ([`Error::InvalidInput`]) and configuration
+//! ([`Error::Config`]). [`Error::status`] gives the HTTP status where there is one.
+//!
+//! **Streaming.** [`Agent::invoke_stream`] yields the agent's events as they come (a
+//! `futures::Stream` here, an `Iterator` in the blocking flavour); dropping it closes the
+//! connection.
+//!
+//! **Files.** [`Sandbox::files`] reads, writes, uploads and downloads (streamed, any size up to
+//! the Router's 32 MiB per file), lists directories and fetches archives; [`FileReader`] reads a
+//! download progressively.
+//!
+//! **TLS.** rustls with the ring provider and the operating system's trusted roots by default
+//! (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured); feature `native-tls` for the platform's library,
+//! `webpki-roots` for the compiled-in Mozilla bundle ([`BuiltInRoots`]).
+//!
+//! **Kubernetes.** With feature `kruise`, `kruise::KruiseClient` manages the OpenKruise
+//! `Sandbox` and `SandboxSet` custom resources directly through the Kubernetes API (kubeconfig
+//! or in-cluster credentials, watches, exec plugins).
+
+// docs.rs (nightly, `--cfg docsrs`) labels feature-gated items with the features they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use agenttier_core::{
     ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models,
@@ -93,3 +139,8 @@ pub mod blocking {
     pub use agenttier_blocking::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
     pub use agenttier_blocking::{Terminal, TerminalReader, TerminalWriter};
 }
+
+/// The README's Rust examples, compiled as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -24,6 +24,7 @@ pub struct Agent {
 /// connection, which the Router treats as a cancel. Reads use the client's stream idle timeout,
 /// never a total one, so a long run is never cut off by the client.
 #[derive(Debug)]
+#[must_use = "a stream does nothing unless its events are read"]
 pub struct InvokeStream {
     pub(crate) inner: SseStream,
     invoke_id: Option<String>,

@@ -44,6 +44,7 @@ impl std::fmt::Debug for Files {
 /// `tokio::io::AsyncRead` in the async one. Reads use the stream idle timeout, never a total
 /// one; dropping it closes the connection.
 #[derive(Debug)]
+#[must_use = "a download does nothing unless it is read"]
 pub struct FileReader {
     pub(crate) inner: Download,
 }

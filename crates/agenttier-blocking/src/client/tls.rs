@@ -193,3 +193,106 @@ mod danger {
         }
     }
 }
+
+/// The client key as a PKCS#8 PEM document, the only form native-tls takes: RSA (PKCS#1) and
+/// EC (SEC1) keys, as `openssl` and kubeconfigs often hold them, are wrapped in a PKCS#8 envelope.
+#[cfg(feature = "native-tls")]
+pub(crate) fn pkcs8_pem(pem: &[u8]) -> Result<String> {
+    use base64::Engine as _;
+
+    let der = pkcs8_der(pem)?;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str("-----END PRIVATE KEY-----\n");
+    Ok(out)
+}
+
+#[cfg(feature = "native-tls")]
+fn pkcs8_der(pem: &[u8]) -> Result<Vec<u8>> {
+    use rustls_pki_types::PrivateKeyDer;
+
+    let invalid = |why: &str| Error::config(format!("invalid client key PEM: {why}"));
+    let key = PrivateKeyDer::from_pem_slice(pem).map_err(|e| invalid(&e.to_string()))?;
+    match key {
+        PrivateKeyDer::Pkcs8(der) => Ok(der.secret_pkcs8_der().to_vec()),
+        PrivateKeyDer::Pkcs1(der) => Ok(der::pkcs8(der::RSA_ALGORITHM, der.secret_pkcs1_der())),
+        PrivateKeyDer::Sec1(der) => {
+            let sec1 = der.secret_sec1_der();
+            let curve = der::sec1_curve(sec1).ok_or_else(|| invalid("the EC key does not name its curve"))?;
+            let algorithm = der::tlv(0x30, &[der::EC_PUBLIC_KEY_OID, curve].concat());
+            Ok(der::pkcs8(&algorithm, sec1))
+        }
+        _ => Err(invalid("unsupported key type")),
+    }
+}
+
+/// The few DER structures [`pkcs8_pem`] writes and reads (ITU-T X.690).
+#[cfg(feature = "native-tls")]
+mod der {
+    /// AlgorithmIdentifier of RSA keys: rsaEncryption (1.2.840.113549.1.1.1), NULL parameters.
+    pub(super) const RSA_ALGORITHM: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    /// The OID id-ecPublicKey (1.2.840.10045.2.1), tag and length included.
+    pub(super) const EC_PUBLIC_KEY_OID: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+
+    /// A tag-length-value with a definite length.
+    pub(super) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// PrivateKeyInfo (RFC 5208): version 0, the algorithm, the key in an OCTET STRING.
+    pub(super) fn pkcs8(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
+        tlv(0x30, &[&[0x02, 0x01, 0x00][..], algorithm, &tlv(0x04, key)].concat())
+    }
+
+    /// Splits one TLV off `input`: (tag, content, rest); `None` on anything malformed.
+    fn next(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > std::mem::size_of::<usize>() || rest.len() < n {
+                return None;
+            }
+            let (bytes, rest) = rest.split_at(n);
+            (bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)), rest)
+        };
+        (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+    }
+
+    /// The curve OID (tag and length included) in the `[0]` parameters of an ECPrivateKey
+    /// (RFC 5915): `SEQUENCE { version, privateKey, [0] parameters OPTIONAL, [1] publicKey OPTIONAL }`.
+    pub(super) fn sec1_curve(sec1: &[u8]) -> Option<&[u8]> {
+        let (0x30, mut fields, _) = next(sec1)? else {
+            return None;
+        };
+        while !fields.is_empty() {
+            let (tag, content, rest) = next(fields)?;
+            if tag == 0xa0 {
+                let (0x06, _, after) = next(content)? else {
+                    return None;
+                };
+                return Some(&content[..content.len() - after.len()]);
+            }
+            fields = rest;
+        }
+        None
+    }
+}

@@ -58,7 +58,7 @@ struct Concurrency {
 }
 
 fn new_invoke_id() -> String {
-    format!("inv-{}", hex::encode(rand::random::<[u8; 12]>()))
+    format!("inv-{}", hex::encode(crate::random::bytes::<12>()))
 }
 
 /// The time limit: the configured default (else 30 min), lowered by a valid, positive, smaller

@@ -73,7 +73,7 @@ fn prepare(root: &std::path::Path, target: &paths::Resolved) -> Result<(Temp, st
         Ok(confined::Kind::Special) => return Err(special(&target.wire)),
         _ => {}
     }
-    let temp = format!("{TEMP_PREFIX}{:016x}", rand::random::<u64>());
+    let temp = format!("{TEMP_PREFIX}{:016x}", crate::random::u64());
     let fd = openat(
         &dir,
         temp.as_str(),

@@ -84,14 +84,14 @@ pub(super) async fn create(
             .map_err(|_| ApiError::not_found("sandbox not found"))?;
     }
     let sub = Subscription {
-        id: hex::encode(rand::random::<[u8; 16]>()),
+        id: hex::encode(crate::random::bytes::<16>()),
         url,
         event_types,
         created_at: now_unix(),
         disabled: false,
         sandbox_id,
         namespace: req.namespace.unwrap_or_default(),
-        secret: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()),
+        secret: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>()),
         owner_sub: who.sub.clone(),
         failures: 0,
     };

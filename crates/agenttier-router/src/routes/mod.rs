@@ -270,7 +270,7 @@ async fn request_id(req: Request, next: Next) -> Response {
         return resp;
     }
     let id = id.unwrap_or_else(|| {
-        HeaderValue::from_str(&format!("{:016x}", rand::random::<u64>()))
+        HeaderValue::from_str(&format!("{:016x}", crate::random::u64()))
             .unwrap_or(HeaderValue::from_static("0000000000000000"))
     });
     resp.headers_mut().insert("x-request-id", id);

@@ -179,8 +179,8 @@ pub(super) async fn create_link(
             }
         },
     };
-    let link_id = hex::encode(rand::random::<[u8; 8]>());
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let link_id = hex::encode(crate::random::bytes::<8>());
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>());
     let link = Link {
         id: link_id.clone(),
         level: level.clone(),

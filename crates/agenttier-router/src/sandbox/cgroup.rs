@@ -163,7 +163,7 @@ impl Layout {
     /// Makes the cgroups of one sandbox start (`sandbox` plus a random suffix, so a restart of
     /// the same sandbox never meets its predecessor's) and sets `limits`.
     pub(crate) fn create(&self, data_dir: &Path, sandbox: &str, limits: Limits) -> io::Result<Cgroup> {
-        let leaf = format!("{sandbox}-{:08x}", rand::random::<u32>());
+        let leaf = format!("{sandbox}-{:08x}", crate::random::u32());
         let mut cg = Cgroup { dirs: Vec::new() };
         match self {
             Layout::None => {}

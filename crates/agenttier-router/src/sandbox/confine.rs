@@ -89,7 +89,7 @@ impl Slot {
             .checked_sub(UID_BASE)
             .filter(|d| d % IDS_PER_SLOT == 0 && d / IDS_PER_SLOT < SLOTS)
             .map(|d| d / IDS_PER_SLOT);
-        let start = own.unwrap_or_else(|| rand::random::<u32>() % SLOTS);
+        let start = own.unwrap_or_else(|| crate::random::u32() % SLOTS);
         let free = (0..SLOTS)
             .map(|i| (start + i) % SLOTS)
             .find(|s| !taken.contains(s))

@@ -535,7 +535,7 @@ impl Sandboxes {
             // Move aside now (cheap) so the name can be reused at once; remove in the background.
             let trash = self.data_dir.join("trash");
             let _ = std::fs::create_dir_all(&trash);
-            let target = trash.join(format!("{name}-{:016x}", rand::random::<u64>()));
+            let target = trash.join(format!("{name}-{:016x}", crate::random::u64()));
             match std::fs::rename(&dir, &target) {
                 Ok(()) => {
                     std::thread::spawn(move || remove_path(&target));

@@ -35,6 +35,7 @@ struct Inner {
 
 /// Transport settings of a [`KruiseClient`]; from [`KruiseClient::builder`].
 #[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build()` is called"]
 pub struct KruiseClientBuilder {
     cluster: ClusterConfig,
     http: ClientConfig,

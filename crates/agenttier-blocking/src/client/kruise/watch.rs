@@ -19,6 +19,7 @@ use crate::maybe;
 /// it reconnects from the last seen `resourceVersion` and relists after 410). It ends (`None`)
 /// at the watch's timeout; an `Err` item (a refused reconnect, a server error) is the last one.
 /// Dropping it closes the connection.
+#[must_use = "a watch does nothing unless its events are read"]
 pub struct WatchStream<K: Resource> {
     pub(crate) inner: crate::kruise_io::Driven<K>,
 }
