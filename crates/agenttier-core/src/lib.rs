@@ -20,7 +20,7 @@ pub mod sse;
 pub mod timestamp;
 pub mod webhook;
 
-pub use auth::{Auth, Secret};
+pub use auth::{Auth, Secret, TokenSource};
 pub use config::{ClientConfig, ClientIdentity};
 pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
 /// The `http` crate's method and header types, as used by [`request`] and the escape hatch.

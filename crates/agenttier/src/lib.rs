@@ -30,7 +30,7 @@
 //! service-account token file (re-read when it rotates), or none.
 
 pub use agenttier_core::{ApiError, Auth, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models};
-pub use agenttier_core::{HeaderMap, Method};
+pub use agenttier_core::{BoxError, HeaderMap, Method, TokenSource};
 
 /// This SDK's version (the `agenttier` crate's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

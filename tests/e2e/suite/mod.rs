@@ -140,6 +140,7 @@ macro_rules! for_each_case {
             knobs::wait_polls_at_the_interval_asked,
             knobs::retry_policy_statuses_and_retry_after_are_settable,
             knobs::create_sends_every_wire_field,
+            knobs::token_source_is_asked_per_request_and_refreshed_after_a_401,
         }
     };
 }

@@ -36,8 +36,14 @@ pub(crate) enum Failure {
 pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResponse> {
     let config = transport.config();
     let mut retries = 0u32;
+    let mut resent_after_401 = false;
     loop {
         let attempt = transport.send(req).await;
+        // A token source gets one chance to refresh a refused token (`Auth::rejected`).
+        if matches!(&attempt, Ok(resp) if resp.status == 401) && !resent_after_401 && config.auth.rejected() {
+            resent_after_401 = true;
+            continue;
+        }
         let outcome = match &attempt {
             Ok(resp) if resp.status < 400 => Outcome::Status {
                 status: resp.status,
