@@ -258,3 +258,49 @@ pub async fn token_source_is_asked_per_request_and_refreshed_after_a_401(env: En
     assert!(matches!(err, Error::Authentication { .. }), "{err:?}");
     assert_eq!(never.seen().len(), 2);
 }
+
+#[maybe]
+pub async fn requests_are_traced_as_spans(env: Env) {
+    crate::support::spans::capture();
+    let name = env.name("traced");
+    let missing = env.client.sandbox_info(&name).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }));
+    let flaky = FakeServer::start(move |n, _| {
+        if n == 0 {
+            Reply::json(503, r#"{"error":"busy"}"#)
+        } else {
+            Reply::with(
+                200,
+                "application/json",
+                r#"{"templates":[]}"#,
+                &[("x-request-id", "req-42")],
+            )
+        }
+    });
+    let client = env.client_for(flaky.url()).build().unwrap();
+    let path = format!("/templates/{name}");
+    let _ = client
+        .request(agenttier::Method::GET, &format!("/api/v1{path}"))
+        .send()
+        .await
+        .unwrap();
+
+    let spans = crate::support::spans::closed_with_path(&name);
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let router = &spans[0];
+    assert_eq!(router["http.request.method"], "GET");
+    assert_eq!(router["http.route"], "/api/v1/sandboxes/{id}");
+    assert_eq!(router["http.response.status_code"], "404");
+    assert_eq!(router["attempts"], "1");
+    assert_eq!(router["request_id"].len(), 16, "the router's request id: {router:?}");
+    let retried = &spans[1];
+    assert_eq!(retried["http.route"], "/api/v1/templates/{name}");
+    assert_eq!(
+        (
+            retried["attempts"].as_str(),
+            retried["request_id"].as_str(),
+            retried["http.response.status_code"].as_str()
+        ),
+        ("2", "req-42", "200")
+    );
+}

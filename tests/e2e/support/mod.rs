@@ -2,6 +2,7 @@
 
 pub mod fake;
 pub mod routes;
+pub mod spans;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};

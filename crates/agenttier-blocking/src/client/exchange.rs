@@ -8,6 +8,7 @@ use agenttier_core::{BoxError, Error, Result, TimeoutKind, deprecation, response
 use http::HeaderMap;
 use serde::de::DeserializeOwned;
 
+use super::trace::RequestSpan;
 use crate::fileio::ReadSource;
 use crate::maybe;
 use crate::transport::{Download, Fetched, Opened, SseStream, Transport};
@@ -34,6 +35,7 @@ pub(crate) enum Failure {
 /// Sends `req` (retrying as the policy allows) and returns the success response, or the typed error.
 #[maybe]
 pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResponse> {
+    let span = RequestSpan::start(req);
     let config = transport.config();
     let mut retries = 0u32;
     let mut resent_after_401 = false;
@@ -60,28 +62,32 @@ pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResp
         if !done {
             if let Decision::RetryAfter(delay) = config.retry.decide(&req.method, req.is_streaming(), retries, outcome)
             {
-                trace_retry(req, retries + 1, delay);
+                span.retry(retries + 1, delay);
                 transport.sleep(delay).await;
                 retries += 1;
                 continue;
             }
         }
-        return finish(req, attempt, retries + 1, transport);
+        return finish(req, attempt, retries + 1, transport, &span);
     }
 }
 
 /// Opens an event stream (never retried); an error status is read whole and mapped like any other.
 #[maybe]
 pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseStream> {
+    let span = RequestSpan::start(req);
     match transport.open_stream(req).await {
-        Ok(Opened::Stream(stream)) => Ok(*stream),
+        Ok(Opened::Stream(stream)) => {
+            span.finish(200, 1, None);
+            Ok(*stream)
+        }
         Ok(Opened::Answer(resp)) if resp.status < 300 => Err(response::decode_error(
             "open an event stream",
             "the server answered without a text/event-stream body",
             &resp.body,
         )),
         Ok(Opened::Answer(resp)) => {
-            trace_response(req, resp.status, 1);
+            span.finish(resp.status, 1, Some(&resp.headers));
             Err(status_error(&resp, 1))
         }
         Err(failure) => Err(failure_to_error(
@@ -97,12 +103,13 @@ pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseSt
 /// is read whole and mapped like any other. The body is then read with the idle timeout.
 #[maybe]
 pub(crate) async fn download(transport: &Transport, req: &Request) -> Result<Download> {
+    let span = RequestSpan::start(req);
     let config = transport.config();
     let mut retries = 0u32;
     loop {
         let answer = match transport.open_download(req).await {
             Ok(Fetched::Body(body)) => {
-                trace_response(req, 200, retries + 1);
+                span.finish(body.status(), retries + 1, Some(body.headers()));
                 return Ok(*body);
             }
             Ok(Fetched::Answer(resp)) => Ok(resp),
@@ -117,14 +124,14 @@ pub(crate) async fn download(transport: &Transport, req: &Request) -> Result<Dow
             Err(_) => Outcome::TimedOut,
         };
         if let Decision::RetryAfter(delay) = config.retry.decide(&req.method, false, retries, outcome) {
-            trace_retry(req, retries + 1, delay);
+            span.retry(retries + 1, delay);
             transport.sleep(delay).await;
             retries += 1;
             continue;
         }
         return Err(match answer {
             Ok(resp) => {
-                trace_response(req, resp.status, retries + 1);
+                span.finish(resp.status, retries + 1, Some(&resp.headers));
                 status_error(&resp, retries + 1)
             }
             Err(failure) => failure_to_error(req, failure, retries + 1, Limits::for_request(transport.config(), req)),
@@ -142,8 +149,9 @@ pub(crate) async fn upload<R: ReadSource>(
     len: Option<u64>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<RawResponse> {
+    let span = RequestSpan::start(req);
     let attempt = transport.send_streaming_body(req, body, len, progress).await;
-    finish(req, attempt, 1, transport)
+    finish(req, attempt, 1, transport, &span)
 }
 
 /// Sends `req` and decodes its JSON body.
@@ -170,10 +178,11 @@ fn finish(
     attempt: std::result::Result<RawResponse, Failure>,
     attempts: u32,
     transport: &Transport,
+    span: &RequestSpan,
 ) -> Result<RawResponse> {
     match attempt {
         Ok(resp) => {
-            trace_response(req, resp.status, attempts);
+            span.finish(resp.status, attempts, Some(&resp.headers));
             deprecation::observe(req.method.as_str(), &req.path, &resp.headers);
             if resp.status < 300 {
                 Ok(resp)
@@ -262,25 +271,3 @@ impl Limits {
         }
     }
 }
-
-#[cfg(feature = "tracing")]
-fn trace_retry(req: &Request, attempt: u32, delay: Duration) {
-    tracing::debug!(http.request.method = %req.method, url.path = %req.path, attempt, ?delay, "retrying AgentTier request");
-}
-
-#[cfg(not(feature = "tracing"))]
-fn trace_retry(_: &Request, _: u32, _: Duration) {}
-
-#[cfg(feature = "tracing")]
-fn trace_response(req: &Request, status: u16, attempts: u32) {
-    tracing::debug!(
-        http.request.method = %req.method,
-        url.path = %req.path,
-        http.response.status_code = status,
-        attempts,
-        "AgentTier request finished"
-    );
-}
-
-#[cfg(not(feature = "tracing"))]
-fn trace_response(_: &Request, _: u16, _: u32) {}

@@ -21,6 +21,7 @@ mod preview;
 mod raw;
 mod sandbox;
 mod templates;
+mod trace;
 mod webhooks;
 
 pub use agent::{Agent, InvokeStream};
