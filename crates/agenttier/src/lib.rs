@@ -83,3 +83,23 @@ pub mod blocking {
     pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
     pub use agenttier_blocking::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 }
+
+/// The local and remote paths of `upload`, `download` and `archive` cannot be swapped: the
+/// local one is a `&Path`, the remote one a `&str`. The right order compiles:
+///
+/// ```no_run
+/// fn f(files: &agenttier::blocking::Files) {
+///     let _ = files.upload(std::path::Path::new("a.csv"), "/workspace/a.csv");
+///     let _ = files.download("/workspace/a.csv", std::path::Path::new("a.csv"));
+/// }
+/// ```
+///
+/// the swapped one does not:
+///
+/// ```compile_fail
+/// fn f(files: &agenttier::blocking::Files) {
+///     let _ = files.upload("/workspace/a.csv", std::path::Path::new("a.csv"));
+/// }
+/// ```
+#[cfg(feature = "blocking")]
+mod path_order {}
