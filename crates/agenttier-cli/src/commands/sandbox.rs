@@ -52,6 +52,7 @@ pub fn run(cmd: SandboxCommand, client: &Client, out: &mut Out) -> CmdResult {
         } => super::platform::clone(client, out, &sandbox_id, name, snapshot_class, wait),
         SandboxCommand::Update(args) => super::platform::update(client, out, args),
         SandboxCommand::Bulk { action, sandbox_ids } => super::platform::bulk(client, out, action, &sandbox_ids),
+        SandboxCommand::BulkCreate { template, names } => super::admin::bulk_create(client, out, &template, &names),
         SandboxCommand::Backups(cmd) => super::platform::backups(cmd, client, out),
         SandboxCommand::Share(cmd) => super::platform::share(cmd, client, out),
     }
