@@ -29,7 +29,7 @@ argv is visible to other users.";
 
 /// Control AgentTier sandboxes from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "agenttier", version, after_long_help = EXIT_CODES, after_help = "See `agenttier --help` for exit codes and configuration.")]
+#[command(name = "agenttier", version, max_term_width = 100, after_long_help = EXIT_CODES, after_help = "See `agenttier --help` for exit codes and configuration.")]
 pub struct Cli {
     /// Flags accepted by every command.
     #[command(flatten)]
@@ -66,6 +66,23 @@ pub struct Global {
     /// Output format: human-readable text, or JSON for scripts
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// Log each request to stderr (method, route, status, attempts, request id); -vv for more
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour: auto (a terminal, without NO_COLOR; CLICOLOR_FORCE=1 forces it), always or never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// When to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM is dumb; CLICOLOR_FORCE forces it.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Output format.
@@ -150,9 +167,9 @@ pub enum SandboxCommand {
         /// Only sandboxes of this namespace
         #[arg(long)]
         namespace: Option<String>,
-        /// Only sandboxes in this phase (Creating, Running, Stopped, Error, Deleting)
-        #[arg(long)]
-        status: Option<String>,
+        /// Only sandboxes in this phase
+        #[arg(long, value_enum, ignore_case = true)]
+        status: Option<Phase>,
     },
     /// Show one sandbox
     Get {
@@ -499,7 +516,7 @@ pub enum AdminCommand {
         #[arg(long)]
         namespace: Option<String>,
         /// Only sandboxes in this phase
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, ignore_case = true)]
         status: Option<Phase>,
     },
     /// Every shared sandbox and its grants

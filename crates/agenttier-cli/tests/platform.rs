@@ -439,3 +439,39 @@ fn login_from_stdin_logout_and_xdg_config_home() {
     let (code, text) = run(&["logout"], "");
     assert_eq!((code, text.trim()), (0, "No saved credentials"));
 }
+
+#[test]
+fn verbose_logs_requests_without_secrets_and_color_is_chosen() {
+    let fx = Fixture::new();
+    let key = fx.router.admin_key().to_owned();
+    let (code, stdout, stderr) = fx.run_as(&key, &["-v", "template", "list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("general-coding"));
+    assert!(stderr.contains("agenttier.request"), "{stderr}");
+    assert!(stderr.contains("http.route=/api/v1/templates"), "{stderr}");
+    assert!(stderr.contains("http.response.status_code=200"), "{stderr}");
+    assert!(!stderr.contains(&key), "the key never reaches the log");
+    let (_, _, quiet) = fx.run_as(&key, &["template", "list"]);
+    assert!(quiet.is_empty(), "no log without -v: {quiet}");
+
+    fx.json(&["sandbox", "create", "painted", "--template", "general-coding", "--wait"]);
+    let (_, plain, _) = fx.run_as(&key, &["sandbox", "list"]);
+    assert!(!plain.contains("\x1b["), "a pipe gets no colour by default");
+    let (_, forced, _) = fx.run_as(&key, &["sandbox", "list", "--color", "always"]);
+    assert!(forced.contains("\x1b[32mRunning\x1b[0m"), "{forced:?}");
+    let out = Command::new(BIN)
+        .env("AGENTTIER_CONFIG", fx.dir.path().join("config.json"))
+        .env("AGENTTIER_API_URL", fx.router.url())
+        .env("AGENTTIER_API_KEY", &key)
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .args(["sandbox", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\x1b[32m"),
+        "CLICOLOR_FORCE colours a pipe"
+    );
+    let (_, never, _) = fx.run_as(&key, &["sandbox", "list", "--color", "never"]);
+    assert!(!never.contains("\x1b["));
+}

@@ -58,7 +58,7 @@ pub fn client(endpoint: config::Endpoint) -> Result<Client, Failure> {
 
 /// Runs `cli` and returns the exit code.
 pub fn run(cli: Cli) -> Result<i32, Failure> {
-    let mut out = Out::new(cli.global.output);
+    let mut out = Out::new(cli.global.output, cli.global.color);
     match cli.command {
         Command::Version => account::version(&mut out),
         Command::Completions { shell } => completions::print(shell, &mut out),
