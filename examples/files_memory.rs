@@ -219,7 +219,7 @@ fn main() -> BoxResult<()> {
         Ok(files.upload(&local, "/workspace/up.bin")?)
     })?;
     meter.phase("blocking: download 32 MiB (file)", || {
-        Ok(files.download("/workspace/up.bin", work.join("down.bin"))?)
+        Ok(files.download("/workspace/up.bin", &work.join("down.bin"))?)
     })?;
     let size = meter.phase("blocking: archive 1 GiB (streamed)", || {
         Ok(files.archive_to("/workspace/big", Count::default())?)
@@ -236,7 +236,7 @@ fn main() -> BoxResult<()> {
         Ok(runtime.block_on(files.upload(&local, "/workspace/up2.bin"))?)
     })?;
     meter.phase("async: download 32 MiB (file)", || {
-        Ok(runtime.block_on(files.download("/workspace/up2.bin", work.join("down2.bin")))?)
+        Ok(runtime.block_on(files.download("/workspace/up2.bin", &work.join("down2.bin")))?)
     })?;
     let size = meter.phase("async: archive 1 GiB (streamed)", || {
         Ok(runtime.block_on(files.archive_to("/workspace/big", tokio::io::sink()))?)

@@ -23,11 +23,13 @@ Exit codes:
   (outside 0..=255, e.g. -1 for canceled, it becomes 1).
 
 Configuration: flags, then AGENTTIER_API_URL / AGENTTIER_API_KEY / AGENTTIER_TOKEN, then the file
-written by `agenttier login` (~/.config/agenttier/config.json, or $AGENTTIER_CONFIG).";
+written by `agenttier login` ($AGENTTIER_CONFIG, else $XDG_CONFIG_HOME/agenttier/config.json, else
+~/.config/agenttier/config.json). Prefer `login --with-token` / `--with-api-key` (stdin) to flags:
+argv is visible to other users.";
 
 /// Control AgentTier sandboxes from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "agenttier", version, after_long_help = EXIT_CODES, after_help = "See `agenttier --help` for exit codes and configuration.")]
+#[command(name = "agenttier", version, max_term_width = 100, after_long_help = EXIT_CODES, after_help = "See `agenttier --help` for exit codes and configuration.")]
 pub struct Cli {
     /// Flags accepted by every command.
     #[command(flatten)]
@@ -68,6 +70,23 @@ pub struct Global {
     /// Output format: human-readable text, or JSON for scripts
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = Format::Text)]
     pub output: Format,
+    /// Log each request to stderr (method, route, status, attempts, request id); -vv for more
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour: auto (a terminal, without NO_COLOR; CLICOLOR_FORCE=1 forces it), always or never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// When to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM is dumb; CLICOLOR_FORCE forces it.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Output format.
@@ -85,7 +104,7 @@ pub enum Command {
     /// Print the CLI version
     Version,
     /// Save the API URL and credentials to the config file, then check them
-    Login,
+    Login(LoginArgs),
     /// Print the server's view of the caller's identity
     Whoami,
     /// Check that the Router is up and ready (`/healthz`, `/readyz`)
@@ -117,11 +136,30 @@ pub enum Command {
     /// Cluster capacity and the warm pool (JSON)
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Your preferences (free-form JSON kept by the Router)
+    #[command(subcommand)]
+    Preferences(PreferencesCommand),
+    /// Every user's sandboxes and shares (admin; JSON)
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Remove the saved credentials from the config file (the URL stays)
+    Logout,
     /// Print a shell completion script (e.g. `agenttier completions bash > /etc/bash_completion.d/agenttier`)
     Completions {
         /// The shell to generate completions for
         shell: clap_complete::Shell,
     },
+}
+
+/// `agenttier login`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Read a bearer token from stdin (e.g. `idp-token | agenttier login --with-token`)
+    #[arg(long, conflicts_with = "with_api_key")]
+    pub with_token: bool,
+    /// Read an API key from stdin (e.g. `pass show agenttier | agenttier login --with-api-key`)
+    #[arg(long)]
+    pub with_api_key: bool,
 }
 
 /// `agenttier sandbox ...`
@@ -133,9 +171,9 @@ pub enum SandboxCommand {
         /// Only sandboxes of this namespace
         #[arg(long)]
         namespace: Option<String>,
-        /// Only sandboxes in this phase (Creating, Running, Stopped, Error, Deleting)
-        #[arg(long)]
-        status: Option<String>,
+        /// Only sandboxes in this phase
+        #[arg(long, value_enum, ignore_case = true)]
+        status: Option<Phase>,
     },
     /// Show one sandbox
     Get {
@@ -204,6 +242,15 @@ pub enum SandboxCommand {
         /// Sandbox ids
         #[arg(required = true)]
         sandbox_ids: Vec<String>,
+    },
+    /// Create several sandboxes from one template in one request; one result per name
+    BulkCreate {
+        /// Template of every sandbox
+        #[arg(long)]
+        template: String,
+        /// Sandbox names
+        #[arg(required = true)]
+        names: Vec<String>,
     },
     /// Workspace backups: list, create, restore into a new sandbox, delete
     #[command(subcommand)]
@@ -443,6 +490,82 @@ pub enum ClusterCommand {
     Headroom,
     /// The warm pools
     WarmPool,
+    /// Set the warm pools (admin): TEMPLATE=COUNT for each pool; none clears them
+    SetWarmPool {
+        /// Pool sizes, e.g. general-coding=2
+        #[arg(value_name = "TEMPLATE=COUNT", value_parser = parse_pair)]
+        pools: Vec<(String, String)>,
+    },
+    /// Set the headroom (admin)
+    SetHeadroom {
+        /// Placeholder replicas (0-50)
+        #[arg(long)]
+        replicas: i64,
+        /// CPU of each replica (e.g. 500m)
+        #[arg(long, requires = "memory")]
+        cpu: Option<String>,
+        /// Memory of each replica (e.g. 1Gi)
+        #[arg(long, requires = "cpu")]
+        memory: Option<String>,
+    },
+}
+
+/// `agenttier preferences ...`
+#[derive(Debug, Subcommand)]
+pub enum PreferencesCommand {
+    /// Print your preferences (JSON)
+    Get,
+    /// Replace your preferences with a JSON object (inline, @FILE, or - for stdin)
+    Set {
+        /// The preferences document
+        #[arg(value_name = "JSON|@FILE|-")]
+        document: String,
+    },
+}
+
+/// `agenttier admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Every sandbox, with its owner and scoped keys
+    Sandboxes {
+        /// Only sandboxes of this namespace
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Only sandboxes in this phase
+        #[arg(long, value_enum, ignore_case = true)]
+        status: Option<Phase>,
+    },
+    /// Every shared sandbox and its grants
+    Sharing,
+}
+
+/// Sandbox phases, for filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum Phase {
+    /// Being created or resumed.
+    Creating,
+    /// Up.
+    Running,
+    /// Stopped; the workspace is kept.
+    Stopped,
+    /// Failed.
+    Error,
+    /// Being deleted.
+    Deleting,
+}
+
+impl Phase {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Creating => "Creating",
+            Phase::Running => "Running",
+            Phase::Stopped => "Stopped",
+            Phase::Error => "Error",
+            Phase::Deleting => "Deleting",
+        }
+    }
 }
 
 /// `KEY=VALUE`.

@@ -21,11 +21,18 @@ pub const API_KEY: &str = "api_key";
 /// Key of the bearer token in the config file.
 pub const TOKEN: &str = "token";
 
-/// The config file: `$AGENTTIER_CONFIG`, else `~/.config/agenttier/config.json` on every platform
-/// (where the Python CLI keeps it).
+/// The config file: `$AGENTTIER_CONFIG`, else `$XDG_CONFIG_HOME/agenttier/config.json` (when
+/// set to an absolute path, as the XDG spec requires), else `~/.config/agenttier/config.json` on
+/// every platform (where the Python CLI keeps it).
 pub fn path() -> Result<PathBuf, Failure> {
     if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        return Ok(xdg.join("agenttier").join("config.json"));
     }
     let home = std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))

@@ -61,6 +61,31 @@ use std::io::Write;
 
 use clap::Parser;
 
+/// `-v`: the SDK's request spans and events on stderr (`-vv`: everything at debug level; with
+/// either, `RUST_LOG` picks instead when set). Request logs hold no headers, so no credentials.
+fn verbose(level: u8, color: cli::ColorChoice) {
+    let filter = match (level, std::env::var("RUST_LOG")) {
+        (0, _) => return,
+        (_, Ok(spec)) if !spec.is_empty() => spec,
+        (1, _) => "agenttier_blocking=debug".to_owned(),
+        _ => "debug".to_owned(),
+    };
+    let ansi = match color {
+        cli::ColorChoice::Always => true,
+        cli::ColorChoice::Never => false,
+        cli::ColorChoice::Auto => {
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .without_time()
+        .try_init();
+}
+
 fn main() {
     std::panic::set_hook(Box::new(|info| {
         let message = format!("{info}").replace('\n', " ");
@@ -70,6 +95,7 @@ fn main() {
         );
     }));
     let cli = cli::Cli::parse();
+    verbose(cli.global.verbose, cli.global.color);
     let code = match commands::run(cli) {
         Ok(code) => code,
         Err(failure) => failure.report(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cli::Format;
+use crate::cli::{ColorChoice, Format};
 use crate::exit::Failure;
 
 /// Where results go, in which format.
@@ -17,12 +17,21 @@ pub struct Out {
 }
 
 impl Out {
-    /// Output on stdout; colour only on a terminal, without `NO_COLOR`, and not for `TERM=dumb`.
-    pub fn new(format: Format) -> Out {
+    /// Output on stdout. Colour as `choice` says; `auto` colours a terminal unless `NO_COLOR`
+    /// is set or `TERM=dumb`, and `CLICOLOR_FORCE` (not `0`) colours even a pipe.
+    pub fn new(format: Format, choice: ColorChoice) -> Out {
         let stdout = io::stdout();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
-        let color = !no_color && !dumb && stdout.is_terminal();
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => false,
+            ColorChoice::Auto if set("CLICOLOR_FORCE") => true,
+            ColorChoice::Auto => {
+                let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+                !dumb && stdout.is_terminal()
+            }
+        };
         Out {
             format,
             color,

@@ -306,3 +306,172 @@ fn status_and_install_log() {
     );
     assert_eq!(code, 2, "{stderr}");
 }
+
+#[test]
+fn preferences_admin_bulk_create_warm_pool_and_headroom() {
+    let fx = Fixture::new();
+    let admin = fx.router.admin_key().to_owned();
+    assert_eq!(fx.json(&["preferences", "get"]), serde_json::json!({}));
+    let set = fx.json(&["preferences", "set", r#"{"theme":"dark","n":2}"#]);
+    assert_eq!(set, serde_json::json!({"theme": "dark", "n": 2}));
+    assert_eq!(fx.json(&["preferences", "get"])["theme"], "dark");
+    let (code, _, stderr) = fx.run_as(&admin, &["preferences", "set", "[1]"]);
+    assert_eq!(code, 2, "{stderr}");
+
+    let (code, stdout, stderr) = fx.run_as(
+        &admin,
+        &[
+            "sandbox",
+            "bulk-create",
+            "--template",
+            "general-coding",
+            "bc-1",
+            "bc-2",
+            "bc-1",
+        ],
+    );
+    assert_eq!(code, 1, "the repeated name failed: {stdout}{stderr}");
+    assert!(stdout.contains("already exists"), "{stdout}");
+    let (code, _, stderr) = fx.run_as(
+        &admin,
+        &["sandbox", "bulk-create", "--template", "general-coding", "Bad_Name"],
+    );
+    assert_eq!(code, 2, "checked before sending: {stderr}");
+    let listed = fx.json(&["admin", "sandboxes", "--status", "Creating"]);
+    let all = fx.json(&["admin", "sandboxes"]);
+    assert!(
+        all.as_array().unwrap().iter().any(|s| s["sandboxId"] == "bc-2"),
+        "{all}"
+    );
+    assert!(
+        listed.as_array().unwrap().iter().all(|s| s["status"] == "Creating"),
+        "{listed}"
+    );
+    let (code, _, stderr) = fx.run_as(&admin, &["admin", "sandboxes", "--status", "Sleeping"]);
+    assert_eq!(code, 2, "value enums refuse unknown phases: {stderr}");
+    assert!(stderr.contains("Running"), "{stderr}");
+    assert!(fx.json(&["admin", "sharing"]).is_object());
+
+    let pools = fx.json(&["cluster", "set-warm-pool", "general-coding=2"]);
+    assert_eq!(pools["pools"][0]["desiredCount"], 2);
+    assert_eq!(
+        fx.json(&["cluster", "warm-pool"])["pools"][0]["template"],
+        "general-coding"
+    );
+    let (code, _, stderr) = fx.run_as(&admin, &["cluster", "set-warm-pool", "general-coding=many"]);
+    assert_eq!(code, 2, "{stderr}");
+    let headroom = fx.json(&[
+        "cluster",
+        "set-headroom",
+        "--replicas",
+        "3",
+        "--cpu",
+        "500m",
+        "--memory",
+        "1Gi",
+    ]);
+    assert_eq!(headroom["replicas"], 3);
+
+    let user = fx.router.create_key("plain", false, &[]).unwrap();
+    let (code, _, stderr) = fx.run_as(&user, &["admin", "sandboxes"]);
+    assert_eq!(code, 4, "{stderr}");
+}
+
+#[test]
+fn login_from_stdin_logout_and_xdg_config_home() {
+    use std::io::Write as _;
+    let fx = Fixture::new();
+    let xdg = fx.dir.path().join("xdg");
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(BIN)
+            .env_remove("AGENTTIER_CONFIG")
+            .env_remove("AGENTTIER_API_KEY")
+            .env_remove("AGENTTIER_TOKEN")
+            .env("XDG_CONFIG_HOME", &xdg)
+            .env("HOME", fx.dir.path())
+            .env("AGENTTIER_API_URL", fx.router.url())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let key = fx.router.admin_key();
+    let (code, text) = run(&["login", "--with-api-key"], &format!("{key}\n"));
+    assert_eq!(code, 0, "{text}");
+    let config = xdg.join("agenttier").join("config.json");
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(saved.contains(key), "saved under XDG_CONFIG_HOME");
+    assert!(!text.contains(key), "the key is never echoed: {text}");
+    let (code, text) = run(&["whoami"], "");
+    assert_eq!(code, 0, "{text}");
+
+    let (code, text) = run(&["login", "--with-token"], "");
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("no token on stdin"), "{text}");
+    let (code, text) = run(&["login", "--with-token"], "not-a-valid-jwt\n");
+    assert_eq!(code, 3, "the token is checked: {text}");
+
+    let (code, text) = run(&["logout"], "");
+    assert_eq!(
+        (code, text.trim()),
+        (
+            0,
+            format!("Removed the saved credentials from {}", config.display()).as_str()
+        )
+    );
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        !saved.contains("api_key") && !saved.contains("token") && saved.contains("api_url"),
+        "{saved}"
+    );
+    let (code, text) = run(&["whoami"], "");
+    assert_eq!(code, 3, "no credentials any more: {text}");
+    let (code, text) = run(&["logout"], "");
+    assert_eq!((code, text.trim()), (0, "No saved credentials"));
+}
+
+#[test]
+fn verbose_logs_requests_without_secrets_and_color_is_chosen() {
+    let fx = Fixture::new();
+    let key = fx.router.admin_key().to_owned();
+    let (code, stdout, stderr) = fx.run_as(&key, &["-v", "template", "list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("general-coding"));
+    assert!(stderr.contains("agenttier.request"), "{stderr}");
+    assert!(stderr.contains("http.route=/api/v1/templates"), "{stderr}");
+    assert!(stderr.contains("http.response.status_code=200"), "{stderr}");
+    assert!(!stderr.contains(&key), "the key never reaches the log");
+    let (_, _, quiet) = fx.run_as(&key, &["template", "list"]);
+    assert!(quiet.is_empty(), "no log without -v: {quiet}");
+
+    fx.json(&["sandbox", "create", "painted", "--template", "general-coding", "--wait"]);
+    let (_, plain, _) = fx.run_as(&key, &["sandbox", "list"]);
+    assert!(!plain.contains("\x1b["), "a pipe gets no colour by default");
+    let (_, forced, _) = fx.run_as(&key, &["sandbox", "list", "--color", "always"]);
+    assert!(forced.contains("\x1b[32mRunning\x1b[0m"), "{forced:?}");
+    let out = Command::new(BIN)
+        .env("AGENTTIER_CONFIG", fx.dir.path().join("config.json"))
+        .env("AGENTTIER_API_URL", fx.router.url())
+        .env("AGENTTIER_API_KEY", &key)
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .args(["sandbox", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\x1b[32m"),
+        "CLICOLOR_FORCE colours a pipe"
+    );
+    let (_, never, _) = fx.run_as(&key, &["sandbox", "list", "--color", "never"]);
+    assert!(!never.contains("\x1b["));
+}

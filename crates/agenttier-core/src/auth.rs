@@ -1,7 +1,8 @@
 //! Credentials and the auth-detection chain.
 //!
 //! Order, first match wins:
-//! 1. an explicit [`Auth`] given to the client builder;
+//! 1. an explicit [`Auth`] given to the client builder, which may be a [`TokenSource`] of
+//!    your own for tokens that expire (OIDC, cloud identity);
 //! 2. `AGENTTIER_API_KEY`, sent as `X-API-Key`;
 //! 3. `AGENTTIER_TOKEN`, sent as `Authorization: Bearer`;
 //! 4. the in-cluster service-account token file ([`SERVICE_ACCOUNT_TOKEN_PATH`]), sent as a
@@ -13,6 +14,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -67,6 +69,8 @@ pub enum Auth {
     BearerToken(Secret),
     /// A token file re-read when it changes (the in-cluster service-account token).
     TokenFile(TokenFile),
+    /// Bearer tokens from a [`TokenSource`] of the caller's.
+    Source(SourcedToken),
     /// No credentials.
     None,
 }
@@ -80,6 +84,15 @@ impl Auth {
     /// A bearer token. Empty tokens are refused.
     pub fn bearer_token(token: impl Into<String>) -> Result<Self> {
         non_empty(token.into(), "bearer token").map(|t| Auth::BearerToken(Secret(t)))
+    }
+
+    /// Bearer tokens from `source`: asked before every request, and asked for a fresh token once
+    /// when the Router answers `401` (the request is then sent again once).
+    pub fn token_source(source: impl TokenSource) -> Self {
+        Auth::Source(SourcedToken {
+            source: Arc::new(source),
+            rejected: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// A bearer token read from `path`, re-read whenever the file changes.
@@ -117,6 +130,10 @@ impl Auth {
                 Some(token) => (http::header::AUTHORIZATION, format!("Bearer {}", token.expose())),
                 None => return Ok(None),
             },
+            Auth::Source(sourced) => (
+                http::header::AUTHORIZATION,
+                format!("Bearer {}", sourced.token()?.expose()),
+            ),
             Auth::None => return Ok(None),
         };
         let mut value = HeaderValue::from_str(&value)
@@ -131,8 +148,75 @@ impl Auth {
             Auth::ApiKey(_) => "API key",
             Auth::BearerToken(_) => "bearer token",
             Auth::TokenFile(_) => "token file",
+            Auth::Source(_) => "token source",
             Auth::None => "none",
         }
+    }
+
+    /// Called when the Router refused the credential with `401`: a token source is asked for
+    /// a fresh token on the next request, and `true` says that resending is worth it.
+    pub fn rejected(&self) -> bool {
+        match self {
+            Auth::Source(sourced) => {
+                sourced.rejected.store(true, Ordering::SeqCst);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Supplies bearer tokens that expire and must be refreshed (OIDC, cloud workload identity).
+///
+/// The client calls [`token`](Self::token) before every request, so it should return a cached
+/// token while that one is valid and fetch a new one shortly before it expires. It runs on the
+/// calling thread (in the async client, on the runtime's thread), so keep it quick: refresh in
+/// the background if fetching is slow. After the Router refused a token with `401`, the next
+/// call has `refresh = true` (fetch a new one even if the cached one looks valid), and the
+/// refused request is sent once more with it.
+///
+/// ```
+/// use agenttier_core::{Auth, BoxError, Secret, auth::TokenSource};
+///
+/// struct FromMyIdp;
+/// impl TokenSource for FromMyIdp {
+///     fn token(&self, _refresh: bool) -> Result<Secret, BoxError> {
+///         // Ask the identity provider when `refresh` is set or the cached token is near expiry.
+///         Ok(Secret::new("eyJ..."))
+///     }
+/// }
+/// let auth = Auth::token_source(FromMyIdp);
+/// assert_eq!(auth.kind(), "token source");
+/// ```
+pub trait TokenSource: Send + Sync + 'static {
+    /// The token to send now; `refresh` asks for a new one after a rejection.
+    fn token(&self, refresh: bool) -> std::result::Result<Secret, crate::BoxError>;
+}
+
+/// A [`TokenSource`] in an [`Auth`], with the "refused, refresh next time" mark.
+#[derive(Clone)]
+pub struct SourcedToken {
+    source: Arc<dyn TokenSource>,
+    rejected: Arc<AtomicBool>,
+}
+
+impl SourcedToken {
+    fn token(&self) -> Result<Secret> {
+        let refresh = self.rejected.swap(false, Ordering::SeqCst);
+        let token = self
+            .source
+            .token(refresh)
+            .map_err(|e| Error::config(format!("the token source failed: {e}")))?;
+        if token.expose().trim().is_empty() {
+            return Err(Error::config("the token source returned an empty token"));
+        }
+        Ok(token)
+    }
+}
+
+impl fmt::Debug for SourcedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SourcedToken(..)")
     }
 }
 
@@ -257,6 +341,36 @@ mod tests {
         assert_eq!(header_of(&auth).unwrap().1, "Bearer second-token");
         std::fs::write(&path, "third").unwrap();
         assert_eq!(header_of(&auth).unwrap().1, "Bearer third");
+    }
+
+    #[test]
+    fn token_source_is_asked_each_time_and_refreshes_after_a_rejection() {
+        struct Counter(Mutex<Vec<bool>>);
+        impl TokenSource for Arc<Counter> {
+            fn token(&self, refresh: bool) -> std::result::Result<Secret, crate::BoxError> {
+                let mut calls = self.0.lock().unwrap();
+                calls.push(refresh);
+                Ok(Secret::new(format!("t{}", calls.len())))
+            }
+        }
+        let counter = Arc::new(Counter(Mutex::new(Vec::new())));
+        let auth = Auth::token_source(counter.clone());
+        assert_eq!(header_of(&auth).unwrap().1, "Bearer t1");
+        assert_eq!(header_of(&auth).unwrap().1, "Bearer t2");
+        assert!(auth.rejected());
+        assert_eq!(header_of(&auth).unwrap().1, "Bearer t3");
+        assert_eq!(*counter.0.lock().unwrap(), [false, false, true]);
+        assert!(!Auth::None.rejected() && !Auth::api_key("k").unwrap().rejected());
+        assert!(!format!("{auth:?}").contains("t1"));
+
+        struct Failing;
+        impl TokenSource for Failing {
+            fn token(&self, _: bool) -> std::result::Result<Secret, crate::BoxError> {
+                Err("idp unreachable".into())
+            }
+        }
+        let err = Auth::token_source(Failing).header().unwrap_err().to_string();
+        assert!(err.contains("the token source failed: idp unreachable"), "{err}");
     }
 
     #[test]

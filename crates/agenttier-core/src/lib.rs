@@ -28,7 +28,7 @@ pub mod terminal;
 pub mod timestamp;
 pub mod webhook;
 
-pub use auth::{Auth, Secret};
+pub use auth::{Auth, Secret, TokenSource};
 pub use config::{BuiltInRoots, ClientConfig, ClientIdentity};
 pub use error::{ApiError, BoxError, Error, Result, TimeoutKind};
 /// The `http` crate's method and header types, as used by [`request`] and the escape hatch.

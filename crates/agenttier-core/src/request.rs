@@ -277,9 +277,135 @@ pub fn check_raw_path(path: &str) -> Result<()> {
     Err(Error::invalid_input(format!("request path {path:?} {why}")))
 }
 
+/// The route template of a request path, for tracing and metrics: ids and names become
+/// placeholders (`/api/v1/sandboxes/{id}/files/{path}`), so that values from one route group
+/// together. `prefix` and `path` are as in [`Request`]; paths outside the Router API (the
+/// Kubernetes API of the `kruise` feature) are returned as they are.
+///
+/// ```
+/// use agenttier_core::request::route_template;
+/// assert_eq!(route_template("/api/v1", "/sandboxes/demo/files/workspace/a.txt"), "/api/v1/sandboxes/{id}/files/{path}");
+/// assert_eq!(route_template("", "/healthz"), "/healthz");
+/// ```
+pub fn route_template(prefix: &str, path: &str) -> String {
+    /// Path segments that are part of a route, never values.
+    const LITERALS: &[&str] = &[
+        "sandboxes",
+        "bulk",
+        "bulk-action",
+        "stop",
+        "resume",
+        "clone",
+        "backups",
+        "restore",
+        "exec",
+        "files",
+        "archive",
+        "ports",
+        "preview",
+        "share",
+        "share-links",
+        "configure",
+        "install-log",
+        "invoke",
+        "cancel",
+        "templates",
+        "webhooks",
+        "deliveries",
+        "governance",
+        "policies",
+        "effective",
+        "audit",
+        "events",
+        "analytics",
+        "usage",
+        "costs",
+        "admin",
+        "sharing",
+        "user",
+        "me",
+        "preferences",
+        "api-keys",
+        "warmpool",
+        "status",
+        "config",
+        "cluster",
+        "nodes",
+        "headroom",
+    ];
+    let full = format!("{prefix}{path}");
+    let Some(rest) = full.strip_prefix(API_PREFIX).filter(|r| r.starts_with('/')) else {
+        return full;
+    };
+    let mut out = String::from(API_PREFIX);
+    let mut previous = "";
+    for seg in rest.split('/').skip(1) {
+        out.push('/');
+        if seg.is_empty() || LITERALS.contains(&seg) && previous != "preview" {
+            out.push_str(seg);
+            previous = seg;
+            continue;
+        }
+        let placeholder = match previous {
+            "files" => {
+                out.push_str("{path}");
+                return out;
+            }
+            "preview" => "{port}",
+            "templates" => "{name}",
+            "backups" => "{snapshot}",
+            "ports" => "{port}",
+            "share" => "{identity}",
+            "api-keys" => "{keyId}",
+            "policies" => "{namespace}",
+            _ if out.ends_with("/preview/{port}/") => {
+                out.push_str("{rest}");
+                return out;
+            }
+            _ => "{id}",
+        };
+        out.push_str(placeholder);
+        previous = placeholder;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_templates() {
+        for (path, want) in [
+            ("/sandboxes", "/api/v1/sandboxes"),
+            ("/sandboxes/x", "/api/v1/sandboxes/{id}"),
+            (
+                "/sandboxes/x/backups/s1/restore",
+                "/api/v1/sandboxes/{id}/backups/{snapshot}/restore",
+            ),
+            ("/sandboxes/x/files/", "/api/v1/sandboxes/{id}/files/"),
+            (
+                "/sandboxes/x/files/workspace/a/b",
+                "/api/v1/sandboxes/{id}/files/{path}",
+            ),
+            (
+                "/sandboxes/x/preview/80/a/b",
+                "/api/v1/sandboxes/{id}/preview/{port}/{rest}",
+            ),
+            ("/sandboxes/x/ports/80", "/api/v1/sandboxes/{id}/ports/{port}"),
+            ("/templates/t", "/api/v1/templates/{name}"),
+            ("/user/api-keys/k", "/api/v1/user/api-keys/{keyId}"),
+            ("/governance/policies/ns", "/api/v1/governance/policies/{namespace}"),
+            ("/webhooks/w/deliveries", "/api/v1/webhooks/{id}/deliveries"),
+        ] {
+            assert_eq!(route_template(API_PREFIX, path), want, "{path}");
+        }
+        assert_eq!(
+            route_template("", "/api/v1/sandboxes/x/stop"),
+            "/api/v1/sandboxes/{id}/stop"
+        );
+        assert_eq!(route_template("", "/apis/x/v1/namespaces/n"), "/apis/x/v1/namespaces/n");
+    }
 
     #[test]
     fn raw_paths() {

@@ -78,7 +78,7 @@
 pub use agenttier_core::{
     ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, Secret, TimeoutKind, models,
 };
-pub use agenttier_core::{HeaderMap, Method};
+pub use agenttier_core::{BoxError, HeaderMap, Method, TokenSource};
 
 /// This SDK's version (the `agenttier` crate's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -144,3 +144,23 @@ pub mod blocking {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The local and remote paths of `upload`, `download` and `archive` cannot be swapped: the
+/// local one is a `&Path`, the remote one a `&str`. The right order compiles:
+///
+/// ```no_run
+/// fn f(files: &agenttier::blocking::Files) {
+///     let _ = files.upload(std::path::Path::new("a.csv"), "/workspace/a.csv");
+///     let _ = files.download("/workspace/a.csv", std::path::Path::new("a.csv"));
+/// }
+/// ```
+///
+/// the swapped one does not:
+///
+/// ```compile_fail
+/// fn f(files: &agenttier::blocking::Files) {
+///     let _ = files.upload("/workspace/a.csv", std::path::Path::new("a.csv"));
+/// }
+/// ```
+#[cfg(feature = "blocking")]
+mod path_order {}

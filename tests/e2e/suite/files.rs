@@ -234,7 +234,7 @@ pub async fn archive_unpacks_to_the_same_tree(env: Env) {
     let err = files.archive_to("/workspace/missing", Vec::new()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");
     let err = files
-        .archive("/workspace/missing", dir.path().join("m.zip"))
+        .archive("/workspace/missing", &dir.path().join("m.zip"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err}");

@@ -204,3 +204,103 @@ pub async fn create_sends_every_wire_field(env: Env) {
         bodies[1]
     );
 }
+
+/// Counts its calls and hands out `t1`, `t2`, ...; remembers which asked for a refresh.
+struct CountingSource(std::sync::Arc<std::sync::Mutex<Vec<bool>>>);
+
+impl agenttier::TokenSource for CountingSource {
+    fn token(&self, refresh: bool) -> Result<agenttier::Secret, agenttier::BoxError> {
+        let mut calls = self.0.lock().unwrap();
+        calls.push(refresh);
+        Ok(agenttier::Secret::new(format!("t{}", calls.len())))
+    }
+}
+
+#[maybe]
+pub async fn token_source_is_asked_per_request_and_refreshed_after_a_401(env: Env) {
+    // The Router accepts only tokens from the second one on.
+    let server = FakeServer::start(|_, seen| match seen.header("authorization") {
+        Some("Bearer t1") => Reply::with(401, "text/plain; charset=utf-8", "{\"error\":\"invalid_token\"}\n", &[]),
+        Some(_) => Reply::json(200, r#"{"templates":[]}"#),
+        None => Reply::json(400, r#"{"error":"no token"}"#),
+    });
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let client = env
+        .client_for(server.url())
+        .auth(agenttier::Auth::token_source(CountingSource(calls.clone())))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let templates = client.list_templates().await.unwrap();
+        assert!(templates.is_empty());
+    }
+    let asked = calls.lock().unwrap().clone();
+    assert_eq!(
+        asked,
+        [false, true, false],
+        "before each request, and refreshing after the 401"
+    );
+    let tokens: Vec<_> = server
+        .seen()
+        .iter()
+        .map(|s| s.header("authorization").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(tokens, ["Bearer t1", "Bearer t2", "Bearer t3"]);
+
+    // A token refused twice is an authentication error after one resend, not a loop.
+    let never = FakeServer::start(|_, _| Reply::with(401, "text/plain", "{\"error\":\"invalid_token\"}\n", &[]));
+    let client = env
+        .client_for(never.url())
+        .auth(agenttier::Auth::token_source(CountingSource(Default::default())))
+        .build()
+        .unwrap();
+    let err = client.list_templates().await.unwrap_err();
+    assert!(matches!(err, Error::Authentication { .. }), "{err:?}");
+    assert_eq!(never.seen().len(), 2);
+}
+
+#[maybe]
+pub async fn requests_are_traced_as_spans(env: Env) {
+    crate::support::spans::capture();
+    let name = env.name("traced");
+    let missing = env.client.sandbox_info(&name).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }));
+    let flaky = FakeServer::start(move |n, _| {
+        if n == 0 {
+            Reply::json(503, r#"{"error":"busy"}"#)
+        } else {
+            Reply::with(
+                200,
+                "application/json",
+                r#"{"templates":[]}"#,
+                &[("x-request-id", "req-42")],
+            )
+        }
+    });
+    let client = env.client_for(flaky.url()).build().unwrap();
+    let path = format!("/templates/{name}");
+    let _ = client
+        .request(agenttier::Method::GET, &format!("/api/v1{path}"))
+        .send()
+        .await
+        .unwrap();
+
+    let spans = crate::support::spans::closed_with_path(&name);
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let router = &spans[0];
+    assert_eq!(router["http.request.method"], "GET");
+    assert_eq!(router["http.route"], "/api/v1/sandboxes/{id}");
+    assert_eq!(router["http.response.status_code"], "404");
+    assert_eq!(router["attempts"], "1");
+    assert_eq!(router["request_id"].len(), 16, "the router's request id: {router:?}");
+    let retried = &spans[1];
+    assert_eq!(retried["http.route"], "/api/v1/templates/{name}");
+    assert_eq!(
+        (
+            retried["attempts"].as_str(),
+            retried["request_id"].as_str(),
+            retried["http.response.status_code"].as_str()
+        ),
+        ("2", "req-42", "200")
+    );
+}

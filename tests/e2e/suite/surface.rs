@@ -246,6 +246,11 @@ pub async fn escape_hatch_goes_through_auth_retries_and_errors(env: Env) {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    let pending = env.client.request(Method::GET, "/x").header("x-session", "hush-123");
+    assert!(
+        !format!("{pending:?}").contains("hush-123"),
+        "header values stay out of Debug"
+    );
 
     // Retries and credentials, seen from the server's side.
     let flaky = FakeServer::start(|n, _| {

@@ -2,6 +2,7 @@
 
 pub mod fake;
 pub mod routes;
+pub mod spans;
 pub mod tls;
 pub mod tls_proxy;
 

@@ -1,12 +1,11 @@
 //! One call to the Router: attempts with the retry policy, status and body mapped by core.
 
-use std::time::Duration;
-
 use agenttier_core::request::Request;
 use agenttier_core::retry::{Decision, Outcome};
 use agenttier_core::{Error, Result, deprecation, response};
 use serde::de::DeserializeOwned;
 
+use super::trace::RequestSpan;
 use super::wire::{self, Download, Failure, Fetched, Limits, Opened, RawResponse, SseStream, failure_to_error};
 use crate::fileio::ReadSource;
 use crate::maybe;
@@ -26,13 +25,21 @@ enum Got {
 }
 
 /// Attempts `req` until it succeeds or the retry policy gives up; the last attempt's result and
-/// the number of attempts. A download's body is never retried once it has started.
+/// the number of attempts. A download's body is never retried once it has started. A token
+/// source gets one chance to refresh a refused token (`Auth::rejected`): a 401 is then sent
+/// again once, not counted as a retry.
 #[maybe]
-async fn with_retries(transport: &Transport, req: &Request, goal: Goal) -> (std::result::Result<Got, Failure>, u32) {
+async fn with_retries(
+    transport: &Transport,
+    req: &Request,
+    goal: Goal,
+    span: &RequestSpan,
+) -> (std::result::Result<Got, Failure>, u32) {
     let config = transport.config();
     // A download is retried like any idempotent call until its body starts, even a watch.
     let streaming = matches!(goal, Goal::Whole) && req.is_streaming();
     let mut retries = 0u32;
+    let mut resent_after_401 = false;
     loop {
         let attempt = match goal {
             Goal::Whole => transport.send(req).await.map(Got::Answer),
@@ -42,6 +49,11 @@ async fn with_retries(transport: &Transport, req: &Request, goal: Goal) -> (std:
                 Err(failure) => Err(failure),
             },
         };
+        let refused = matches!(&attempt, Ok(Got::Answer(resp)) if resp.status == 401);
+        if refused && !resent_after_401 && config.auth.rejected() {
+            resent_after_401 = true;
+            continue;
+        }
         let outcome = match &attempt {
             Ok(Got::Body(_)) => None,
             Ok(Got::Answer(resp)) if resp.status < 400 => None,
@@ -53,7 +65,7 @@ async fn with_retries(transport: &Transport, req: &Request, goal: Goal) -> (std:
         };
         if let Some(outcome) = outcome {
             if let Decision::RetryAfter(delay) = config.retry.decide(&req.method, streaming, retries, outcome) {
-                trace_retry(req, retries + 1, delay);
+                span.retry(retries + 1, delay);
                 transport.sleep(delay).await;
                 retries += 1;
                 continue;
@@ -66,26 +78,31 @@ async fn with_retries(transport: &Transport, req: &Request, goal: Goal) -> (std:
 /// Sends `req` (retrying as the policy allows) and returns the success response, or the typed error.
 #[maybe]
 pub(crate) async fn send(transport: &Transport, req: &Request) -> Result<RawResponse> {
-    let (attempt, attempts) = with_retries(transport, req, Goal::Whole).await;
+    let span = RequestSpan::start(req);
+    let (attempt, attempts) = with_retries(transport, req, Goal::Whole, &span).await;
     let attempt = attempt.map(|got| match got {
         Got::Answer(resp) => resp,
         Got::Body(_) => unreachable!("a whole answer was asked for"),
     });
-    finish(req, attempt, attempts, transport)
+    finish(req, attempt, attempts, transport, &span)
 }
 
 /// Opens an event stream (never retried); an error status is read whole and mapped like any other.
 #[maybe]
 pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseStream> {
+    let span = RequestSpan::start(req);
     match wire::open_stream(transport, req).await {
-        Ok(Opened::Stream(stream)) => Ok(*stream),
+        Ok(Opened::Stream(stream)) => {
+            span.finish(200, 1, None);
+            Ok(*stream)
+        }
         Ok(Opened::Answer(resp)) if resp.status < 300 => Err(response::decode_error(
             "open an event stream",
             "the server answered without a text/event-stream body",
             &resp.body,
         )),
         Ok(Opened::Answer(resp)) => {
-            trace_response(req, resp.status, 1);
+            span.finish(resp.status, 1, Some(&resp.headers));
             Err(status_error(&resp, 1))
         }
         Err(failure) => Err(failure_to_error(
@@ -101,13 +118,14 @@ pub(crate) async fn stream(transport: &Transport, req: &Request) -> Result<SseSt
 /// is read whole and mapped like any other. The body is then read with the idle timeout.
 #[maybe]
 pub(crate) async fn download(transport: &Transport, req: &Request) -> Result<Download> {
-    match with_retries(transport, req, Goal::Body).await {
+    let span = RequestSpan::start(req);
+    match with_retries(transport, req, Goal::Body, &span).await {
         (Ok(Got::Body(body)), attempts) => {
-            trace_response(req, 200, attempts);
+            span.finish(body.status(), attempts, Some(body.headers()));
             Ok(*body)
         }
         (Ok(Got::Answer(resp)), attempts) => {
-            trace_response(req, resp.status, attempts);
+            span.finish(resp.status, attempts, Some(&resp.headers));
             Err(status_error(&resp, attempts))
         }
         (Err(failure), attempts) => Err(failure_to_error(
@@ -129,10 +147,11 @@ pub(crate) async fn upload<R: ReadSource>(
     len: Option<u64>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<RawResponse> {
+    let span = RequestSpan::start(req);
     let attempt = transport
         .upload(req, body, len, &mut wire::UploadMeter::new(progress))
         .await;
-    finish(req, attempt, 1, transport)
+    finish(req, attempt, 1, transport, &span)
 }
 
 /// Sends `req` and decodes its JSON body.
@@ -159,10 +178,11 @@ fn finish(
     attempt: std::result::Result<RawResponse, Failure>,
     attempts: u32,
     transport: &Transport,
+    span: &RequestSpan,
 ) -> Result<RawResponse> {
     match attempt {
         Ok(resp) => {
-            trace_response(req, resp.status, attempts);
+            span.finish(resp.status, attempts, Some(&resp.headers));
             deprecation::observe(req.method.as_str(), &req.path, &resp.headers);
             if resp.status < 300 {
                 Ok(resp)
@@ -183,25 +203,3 @@ fn finish(
 fn status_error(resp: &RawResponse, attempts: u32) -> Error {
     response::error_from(resp.status, &resp.headers, &resp.body, attempts)
 }
-
-#[cfg(feature = "tracing")]
-fn trace_retry(req: &Request, attempt: u32, delay: Duration) {
-    tracing::debug!(http.request.method = %req.method, url.path = %req.path, attempt, ?delay, "retrying AgentTier request");
-}
-
-#[cfg(not(feature = "tracing"))]
-fn trace_retry(_: &Request, _: u32, _: Duration) {}
-
-#[cfg(feature = "tracing")]
-fn trace_response(req: &Request, status: u16, attempts: u32) {
-    tracing::debug!(
-        http.request.method = %req.method,
-        url.path = %req.path,
-        http.response.status_code = status,
-        attempts,
-        "AgentTier request finished"
-    );
-}
-
-#[cfg(not(feature = "tracing"))]
-fn trace_response(_: &Request, _: u16, _: u32) {}

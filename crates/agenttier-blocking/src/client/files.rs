@@ -145,8 +145,11 @@ impl Files {
     }
 
     /// Uploads a local file (at most 32 MiB), streaming it.
-    pub async fn upload(&self, local: impl AsRef<Path>, remote: &str) -> Result<WriteResult> {
-        let local = local.as_ref();
+    ///
+    /// The order is the Python SDK's (`upload(local_path, remote_path)`), and it cannot be
+    /// swapped by accident: the local side is a [`Path`], the remote side a `&str`, and a `&str`
+    /// is not a `&Path`, so swapped arguments do not compile.
+    pub async fn upload(&self, local: &Path, remote: &str) -> Result<WriteResult> {
         let remote = RemotePath::file(remote)?;
         let (file, len) = fileio::open(local)
             .await
@@ -170,10 +173,11 @@ impl Files {
     }
 
     /// Downloads a file to a local path (created or truncated) and returns its size. On failure
-    /// the partial local file is removed.
-    pub async fn download(&self, remote: &str, local: impl AsRef<Path>) -> Result<u64> {
+    /// the partial local file is removed. Remote first, as in the Python SDK's
+    /// `download(remote_path, local_path)`; the local side is a [`Path`], so swapped arguments
+    /// do not compile.
+    pub async fn download(&self, remote: &str, local: &Path) -> Result<u64> {
         let remote = RemotePath::file(remote)?;
-        let local = local.as_ref();
         let req = self.file_request(http::Method::GET, &remote).accept(Accept::Bytes);
         self.fetch_to_path(&req, local).await
     }
@@ -187,10 +191,11 @@ impl Files {
 
     /// Downloads a zip of a directory (`/workspace` or below) to a local path and returns its
     /// size. Regular files are deflated, directories stored, symlinks stored as small files
-    /// holding their target.
-    pub async fn archive(&self, dir: &str, local: impl AsRef<Path>) -> Result<u64> {
+    /// holding their target. Remote directory first, local file second (the Python SDK's
+    /// order); the local side is a [`Path`], so swapped arguments do not compile.
+    pub async fn archive(&self, dir: &str, local: &Path) -> Result<u64> {
         let req = self.archive_request(dir)?;
-        self.fetch_to_path(&req, local.as_ref()).await
+        self.fetch_to_path(&req, local).await
     }
 
     /// Streams a zip of a directory into `writer` and returns its size.

@@ -25,6 +25,7 @@ mod templates;
 mod terminal;
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
 pub(crate) mod tls;
+mod trace;
 mod webhooks;
 pub(crate) mod wire;
 

@@ -72,12 +72,9 @@ impl Client {
     /// credentials, retries (idempotent methods only, unless the policy says otherwise),
     /// timeouts, and error statuses mapped to [`Error`].
     ///
-    /// ```no_run
-    /// # fn main() -> agenttier_core::Result<()> {
-    /// # let client = agenttier_blocking::Client::from_env()?;
-    /// let resp = client.request(http::Method::GET, "/api/v1/warmpool/status").send()?;
+    /// ```text
+    /// let resp = client.request(Method::GET, "/api/v1/warmpool/status").send()?;  // + .await in async
     /// let status: serde_json::Value = resp.json()?;
-    /// # Ok(()) }
     /// ```
     pub fn request(&self, method: Method, path: &str) -> RawRequest {
         RawRequest {
@@ -106,13 +103,15 @@ impl RawRequest {
     }
 
     /// Adds a header. Credentials are the client's: do not set `Authorization` or `X-API-Key`.
+    /// The value is marked sensitive, so it never shows in `Debug` output.
     pub fn header(self, name: &str, value: &str) -> Self {
         let header = HeaderName::try_from(name)
             .map_err(|_| Error::invalid_input(format!("invalid header name {name:?}")))
             .and_then(|n| {
-                HeaderValue::try_from(value)
-                    .map(|v| (n, v))
-                    .map_err(|_| Error::invalid_input(format!("invalid value for header {name}")))
+                let mut v = HeaderValue::try_from(value)
+                    .map_err(|_| Error::invalid_input(format!("invalid value for header {name}")))?;
+                v.set_sensitive(true);
+                Ok((n, v))
             });
         self.map(|r| header.map(|(n, v)| r.header(n, v)))
     }

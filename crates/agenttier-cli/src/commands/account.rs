@@ -5,7 +5,7 @@ use agenttier::models::CurrentUser;
 use serde::Serialize;
 
 use super::CmdResult;
-use crate::cli::Global;
+use crate::cli::{Global, LoginArgs};
 use crate::config::{self, ConfigFile};
 use crate::exit::{Failure, OK};
 use crate::output::Out;
@@ -26,17 +26,32 @@ pub fn version(out: &mut Out) -> Result<i32, Failure> {
     Ok(OK)
 }
 
-/// `agenttier login`: saves the URL (flag or `AGENTTIER_API_URL`) and credentials (flags or
-/// environment) to the config file, then checks them with `/user/me`.
-pub fn login(global: &Global, out: &mut Out) -> Result<i32, Failure> {
+/// `agenttier login`: saves the URL (flag or `AGENTTIER_API_URL`) and credentials (stdin with
+/// `--with-token` / `--with-api-key`, else flags or environment) to the config file, then checks
+/// them with `/user/me`.
+pub fn login(global: &Global, args: &LoginArgs, out: &mut Out) -> Result<i32, Failure> {
     let non_empty = |v: &Option<String>| v.as_deref().filter(|v| !v.trim().is_empty()).map(str::to_owned);
     let url = non_empty(&global.api_url)
         .ok_or_else(|| Failure::config("login needs the Router URL: pass --api-url <URL> or set AGENTTIER_API_URL"))?;
+    let from_stdin = if args.with_token || args.with_api_key {
+        let what = if args.with_token { "token" } else { "API key" };
+        let secret = super::template::read_text("-")?.trim().to_owned();
+        if secret.is_empty() {
+            return Err(Failure::config(format!("no {what} on stdin")));
+        }
+        Some(secret)
+    } else {
+        None
+    };
     let path = config::path()?;
     // A broken file is replaced rather than blocking the way out of it.
     let mut file = ConfigFile::load(&path).unwrap_or_default();
     file.set(config::API_URL, &url);
-    let (key, token) = (non_empty(&global.api_key), non_empty(&global.token));
+    let (key, token) = match from_stdin {
+        Some(secret) if args.with_token => (None, Some(secret)),
+        Some(secret) => (Some(secret), None),
+        None => (non_empty(&global.api_key), non_empty(&global.token)),
+    };
     if key.is_some() || token.is_some() {
         // New credentials replace the old ones entirely, so a stale key cannot shadow a new token.
         file.remove(config::API_KEY);
@@ -52,7 +67,20 @@ pub fn login(global: &Global, out: &mut Out) -> Result<i32, Failure> {
     if !out.json() {
         out.line(&format!("Saved config to {}", path.display()))?;
     }
-    let endpoint = config::resolve(global)?;
+    // The check uses what was just saved (the environment may hold other credentials).
+    let endpoint = match (&key, &token) {
+        (Some(key), _) => config::Endpoint {
+            url: url.clone(),
+            auth: agenttier::Auth::api_key(key.as_str()).map_err(Failure::from)?,
+            cacert: global.cacert.clone(),
+        },
+        (None, Some(token)) => config::Endpoint {
+            url: url.clone(),
+            auth: agenttier::Auth::bearer_token(token.as_str()).map_err(Failure::from)?,
+            cacert: global.cacert.clone(),
+        },
+        (None, None) => config::resolve(global)?,
+    };
     let url = endpoint.url.clone();
     let who = super::client(endpoint)?.current_user().map_err(|e| {
         let mut f = Failure::sdk(e, None, &url);
@@ -77,6 +105,28 @@ pub fn login(global: &Global, out: &mut Out) -> Result<i32, Failure> {
         })?;
     } else {
         out.line(&format!("Authenticated as: {}", label(&who)))?;
+    }
+    Ok(OK)
+}
+
+/// `agenttier logout`: removes the saved key and token (the URL stays, for the next login).
+pub fn logout(out: &mut Out) -> Result<i32, Failure> {
+    let path = config::path()?;
+    let removed = match ConfigFile::load(&path) {
+        Ok(mut file) if file.get(config::API_KEY).is_some() || file.get(config::TOKEN).is_some() => {
+            file.remove(config::API_KEY);
+            file.remove(config::TOKEN);
+            file.save(&path)?;
+            true
+        }
+        _ => false,
+    };
+    if out.json() {
+        out.print_json(&serde_json::json!({"config_path": path.display().to_string(), "removed": removed}))?;
+    } else if removed {
+        out.line(&format!("Removed the saved credentials from {}", path.display()))?;
+    } else {
+        out.line("No saved credentials")?;
     }
     Ok(OK)
 }

@@ -113,7 +113,7 @@ fn archive(files: &Files, out: &mut Out, dir: &str, dest: &str) -> CmdResult {
         files.archive_to(dir, out.writer())?;
         return Ok(OK);
     }
-    let bytes = files.archive(dir, dest)?;
+    let bytes = files.archive(dir, std::path::Path::new(dest))?;
     drop(bar);
     let text = format!("archived {} to {dest} ({bytes} bytes)", checked.absolute());
     report(out, text, checked.absolute(), bytes, Some(dest.to_owned()))

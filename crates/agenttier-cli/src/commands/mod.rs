@@ -1,6 +1,7 @@
 //! Running a parsed command line: resolve the endpoint, build the client, dispatch.
 
 mod account;
+mod admin;
 mod agent;
 mod completions;
 mod files;
@@ -62,11 +63,12 @@ pub fn client(endpoint: config::Endpoint) -> Result<Client, Failure> {
 
 /// Runs `cli` and returns the exit code.
 pub fn run(cli: Cli) -> Result<i32, Failure> {
-    let mut out = Out::new(cli.global.output);
+    let mut out = Out::new(cli.global.output, cli.global.color);
     match cli.command {
         Command::Version => account::version(&mut out),
         Command::Completions { shell } => completions::print(shell, &mut out),
-        Command::Login => account::login(&cli.global, &mut out),
+        Command::Login(args) => account::login(&cli.global, &args, &mut out),
+        Command::Logout => account::logout(&mut out),
         command => {
             let endpoint = config::resolve(&cli.global)?;
             let url = endpoint.url.clone();
@@ -94,7 +96,11 @@ fn dispatch(command: Command, client: &Client, out: &mut Out) -> CmdResult {
         Command::Audit => platform::audit(client, out),
         Command::Analytics(cmd) => platform::analytics(cmd, client, out),
         Command::Cluster(cmd) => platform::cluster(cmd, client, out),
-        Command::Version | Command::Login | Command::Completions { .. } => unreachable!("handled before"),
+        Command::Preferences(cmd) => admin::preferences(cmd, client, out),
+        Command::Admin(cmd) => admin::admin(cmd, client, out),
+        Command::Version | Command::Login(_) | Command::Logout | Command::Completions { .. } => {
+            unreachable!("handled before")
+        }
     }
 }
 
@@ -111,7 +117,10 @@ fn subject(command: &Command) -> Option<String> {
             | SandboxCommand::Shell { sandbox_id, .. } => sandbox(sandbox_id),
             SandboxCommand::Exec(args) => sandbox(&args.sandbox_id),
             SandboxCommand::Files(cmd) => sandbox(cmd.sandbox_id()),
-            SandboxCommand::Create(_) | SandboxCommand::List { .. } | SandboxCommand::Bulk { .. } => None,
+            SandboxCommand::Create(_)
+            | SandboxCommand::List { .. }
+            | SandboxCommand::Bulk { .. }
+            | SandboxCommand::BulkCreate { .. } => None,
             SandboxCommand::Clone { sandbox_id, .. } => sandbox(sandbox_id),
             SandboxCommand::Update(args) => sandbox(&args.sandbox_id),
             SandboxCommand::Backups(

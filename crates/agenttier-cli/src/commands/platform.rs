@@ -427,6 +427,10 @@ pub fn cluster(cmd: ClusterCommand, client: &Client, out: &mut Out) -> CmdResult
         ClusterCommand::Nodes => out.print_json(&client.cluster().nodes()?)?,
         ClusterCommand::Headroom => out.print_json(&client.cluster().headroom()?)?,
         ClusterCommand::WarmPool => out.print_json(&client.warm_pool().status()?)?,
+        ClusterCommand::SetWarmPool { pools } => return super::admin::set_warm_pool(client, out, &pools),
+        ClusterCommand::SetHeadroom { replicas, cpu, memory } => {
+            return super::admin::set_headroom(client, out, replicas, cpu.zip(memory));
+        }
     }
     Ok(OK)
 }

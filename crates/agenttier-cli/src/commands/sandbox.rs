@@ -14,7 +14,7 @@ use crate::views::{self, Action};
 /// Runs a sandbox command.
 pub fn run(cmd: SandboxCommand, client: &Client, out: &mut Out) -> CmdResult {
     match cmd {
-        SandboxCommand::List { namespace, status } => list(client, out, namespace, status),
+        SandboxCommand::List { namespace, status } => list(client, out, namespace, status.map(|p| p.as_str())),
         SandboxCommand::Get { sandbox_id } => get(client, out, &sandbox_id),
         SandboxCommand::Create(args) => create(client, out, args),
         SandboxCommand::Stop { sandbox_id } => {
@@ -52,19 +52,20 @@ pub fn run(cmd: SandboxCommand, client: &Client, out: &mut Out) -> CmdResult {
         } => super::platform::clone(client, out, &sandbox_id, name, snapshot_class, wait),
         SandboxCommand::Update(args) => super::platform::update(client, out, args),
         SandboxCommand::Bulk { action, sandbox_ids } => super::platform::bulk(client, out, action, &sandbox_ids),
+        SandboxCommand::BulkCreate { template, names } => super::admin::bulk_create(client, out, &template, &names),
         SandboxCommand::Backups(cmd) => super::platform::backups(cmd, client, out),
         SandboxCommand::Share(cmd) => super::platform::share(cmd, client, out),
         SandboxCommand::Shell { sandbox_id, command } => super::shell::run(client, &sandbox_id, command),
     }
 }
 
-fn list(client: &Client, out: &mut Out, namespace: Option<String>, status: Option<String>) -> CmdResult {
+fn list(client: &Client, out: &mut Out, namespace: Option<String>, status: Option<&str>) -> CmdResult {
     let mut filter = SandboxFilter::all();
     if let Some(ns) = namespace {
         filter = filter.namespace(ns);
     }
     if let Some(status) = status {
-        filter = filter.phase(SandboxPhase::from(status.as_str()));
+        filter = filter.phase(SandboxPhase::from(status));
     }
     let sandboxes = client.list_sandboxes(filter)?;
     if out.json() {

@@ -38,8 +38,9 @@ impl TemplateBody {
             Some(spec @ Value::Object(_)) => spec,
             Some(_) => return Err(ApiError::bad_request("invalid request body: spec must be an object")),
         };
-        if let Some(mode) = spec.get("mode")
-            && !matches!(mode.as_str(), Some("code" | "agent" | ""))
+        if spec
+            .get("mode")
+            .is_some_and(|m| !matches!(m.as_str(), Some("code" | "agent" | "")))
         {
             return Err(ApiError::bad_request(r#"spec.mode must be "code" or "agent""#));
         }
