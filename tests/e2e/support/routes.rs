@@ -15,15 +15,12 @@ pub const NOT_CLIENT_CALLS: &[(&str, &str)] = &[
     ("OPTIONS /*", "CORS preflight, answered for browsers"),
     (
         "GET /ws/terminal/{sandboxId}",
-        "the terminal WebSocket, owned by the terminal work (issue 16), checked by its own tests",
+        "a WebSocket, not a REST call: `Sandbox::terminal`, tested by suite/terminal.rs",
     ),
 ];
 
 /// Routes the local router may not serve yet, with the reason (checked when served).
-pub const NOT_ROUTED_YET: &[(&str, &str)] = &[(
-    "GET /ws/terminal/{sandboxId}",
-    "the terminal WebSocket lands with issue 16; its route does its own authentication",
-)];
+pub const NOT_ROUTED_YET: &[(&str, &str)] = &[];
 
 /// Every route of `wire_routes.txt`.
 pub fn spec_routes() -> Vec<SpecRoute> {
