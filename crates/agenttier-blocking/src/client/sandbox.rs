@@ -69,8 +69,9 @@ impl Sandbox {
         Ok(self.status().await?.phase)
     }
 
-    /// Polls until the sandbox is `Running`: at once, then after 25 ms, at intervals doubling up
-    /// to 2 s, so a fast start is seen in tens of milliseconds and a slow one costs few requests.
+    /// Polls until the sandbox is `Running`: at once, then after 25 ms, at intervals growing by
+    /// half up to 2 s, so a start is seen at most about half its duration late (a fast one within
+    /// tens of milliseconds) and a slow one costs few requests.
     ///
     /// Returns [`Error::SandboxErrorState`] when it reaches `Error`, and
     /// [`Error::SandboxTimeout`] when `timeout` passes first ([`DEFAULT_WAIT`] is a good default).
@@ -115,7 +116,7 @@ impl Sandbox {
             }
             self.client.transport.sleep(interval.min(timeout - elapsed)).await;
             if fixed.is_none() {
-                interval = (interval * 2).min(Duration::from_secs(2));
+                interval = (interval * 3 / 2).min(Duration::from_secs(2));
             }
         }
     }
