@@ -4,6 +4,7 @@ mod account;
 mod agent;
 mod completions;
 mod files;
+pub(crate) mod mcp;
 mod platform;
 mod ports;
 mod sandbox;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Version => account::version(&mut out),
         Command::Completions { shell } => completions::print(shell, &mut out),
         Command::Login => account::login(&cli.global, &mut out),
+        Command::Mcp(args) => mcp::serve(&cli.global, args, out),
         command => {
             let endpoint = config::resolve(&cli.global)?;
             let url = endpoint.url.clone();
@@ -89,6 +91,7 @@ fn dispatch(command: Command, client: &Client, out: &mut Out) -> CmdResult {
         Command::Analytics(cmd) => platform::analytics(cmd, client, out),
         Command::Cluster(cmd) => platform::cluster(cmd, client, out),
         Command::Version | Command::Login | Command::Completions { .. } => unreachable!("handled before"),
+        Command::Mcp(_) => unreachable!("handled before"),
     }
 }
 
