@@ -11,11 +11,14 @@ use crate::fixture::{Fixture, start_http};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn python_sdk_client() {
-    let probe = Command::new("python3").args(["-c", "import mcp"]).output();
+    // The script uses the 2.x client API (snake_case result fields, `streamable_http_client`).
+    let probe = Command::new("python3")
+        .args(["-c", "import importlib.metadata as m, sys; import mcp; v = m.version('mcp'); sys.exit(0 if v.split('.')[0] == '2' else 'mcp ' + v + ' is not 2.x')"])
+        .output();
     let missing = match &probe {
         Err(e) => Some(format!("python3 cannot be run ({e})")),
         Ok(out) if !out.status.success() => Some(format!(
-            "the Python package `mcp` is not installed ({})",
+            "the Python package `mcp` 2.x is not installed ({})",
             String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or_default()
         )),
         Ok(_) => None,
@@ -25,7 +28,7 @@ async fn python_sdk_client() {
             std::env::var_os("AGENTTIER_REQUIRE_PYTHON_MCP").is_none(),
             "AGENTTIER_REQUIRE_PYTHON_MCP is set but {reason}"
         );
-        eprintln!("SKIPPED python_sdk_client: {reason}; run `pip install mcp` to include it");
+        eprintln!("SKIPPED python_sdk_client: {reason}; run `pip install \"mcp>=2.3,<3\"` to include it");
         return;
     }
     let fx = Fixture::start();
