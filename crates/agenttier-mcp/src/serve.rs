@@ -4,7 +4,8 @@
 //! opt-in *and* a token that every request must present (`Authorization: Bearer <token>`):
 //! the server acts with the platform credentials it was started with, so an open listener
 //! would hand them to anyone who can reach it. On loopback, `Host` is checked too (against
-//! DNS rebinding by web pages), and a token is honoured when one is configured.
+//! DNS rebinding by web pages), and a token is honoured when one is configured. Requests from
+//! browsers (any `Origin` header) are refused everywhere.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -189,7 +190,7 @@ fn init_logging() {
 /// Serves one MCP client over stdin/stdout until it disconnects.
 pub async fn serve_stdio(server: AgentTierServer) -> Result<(), ServeError> {
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(rmcp::transport::stdio_pipes())
         .await
         .map_err(|e| ServeError::Session(e.to_string()))?;
     running
@@ -209,7 +210,11 @@ pub async fn serve_http(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let stop = CancellationToken::new();
-    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(stop.child_token());
+    // Browsers send `Origin` on every cross-site request and MCP clients send none: refusing
+    // any request that carries one keeps web pages from driving the server.
+    let mut config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(stop.child_token())
+        .enforce_origin_validation();
     if access.allow_remote {
         // Clients name this host however they reach it; the token is the guard here.
         config = config.disable_allowed_hosts();

@@ -158,7 +158,7 @@ async fn http_token_is_required_and_checked() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn http_refuses_foreign_host_headers() {
+async fn http_refuses_foreign_hosts_and_browsers() {
     // A web page that rebinds its DNS name to 127.0.0.1 sends its own name as Host.
     let fx = Fixture::start();
     let (addr, _stop) = start_http(fx.admin_server(), HttpAccess::new(([127, 0, 0, 1], 0).into())).await;
@@ -180,4 +180,20 @@ async fn http_refuses_foreign_host_headers() {
         refused.status()
     );
     assert!(send(&addr.to_string()).await.unwrap().status().is_success());
+
+    // A page on another site posting to the loopback address directly carries its Origin.
+    let from_page = reqwest::Client::new()
+        .post(format!("http://{addr}/mcp"))
+        .header("origin", "https://evil.example.com")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(init.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        from_page.status().is_client_error(),
+        "browser request refused: {}",
+        from_page.status()
+    );
 }
