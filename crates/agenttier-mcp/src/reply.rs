@@ -110,7 +110,7 @@ pub(crate) fn failure(e: &Error) -> Outcome {
 }
 
 /// A tool error of our own (bad arguments, cancellation): `{error, message, hint}`.
-pub(crate) fn refuse(class: &str, message: impl Into<String>, hint: &str) -> Outcome {
+fn refuse(class: &str, message: impl Into<String>, hint: &str) -> Outcome {
     tool_error(json!({ "error": class, "message": message.into(), "hint": hint }))
 }
 
@@ -120,6 +120,15 @@ pub(crate) fn invalid_argument(message: impl Into<String>) -> Outcome {
         "invalid_arguments",
         message,
         "fix the argument as the message says; tools/list has each tool's input schema",
+    )
+}
+
+/// The tool error of a cancelled request (clients usually ignore it: they asked for the cancel).
+pub(crate) fn cancelled(what: &str) -> Outcome {
+    refuse(
+        "cancelled",
+        format!("the request was cancelled: {what}"),
+        "nothing to do; call the tool again to retry",
     )
 }
 

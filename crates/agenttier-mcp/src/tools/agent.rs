@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::files::Encoding;
-use super::sandboxes::{cancelled, with_cancel};
-use crate::progress::Progress;
-use crate::reply::{Outcome, failure, invalid_argument, ok, reply, reply_with};
+use crate::progress::{Progress, with_cancel};
+use crate::reply::{Outcome, cancelled, failure, invalid_argument, ok, reply, reply_with};
 use crate::server::AgentTierServer;
 
 /// One file `agent_configure` writes.

@@ -1,7 +1,7 @@
 //! Sandbox lifecycle, commands, ports, templates and identity; plus `sandbox_wait`, which the
 //! platform's server leaves out, with progress and a bound.
 
-use std::future::Future;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use agenttier::models::{CreateSandbox, Exec, Resources, SandboxFilter, SandboxPhase, UpdateSandbox};
@@ -12,11 +12,10 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::BTreeMap;
 
 use super::{SandboxRef, arg, duration};
-use crate::progress::Progress;
-use crate::reply::{Outcome, failure, invalid_argument, ok, refuse, reply, reply_with};
+use crate::progress::{Progress, with_cancel, with_heartbeat};
+use crate::reply::{Outcome, cancelled, failure, invalid_argument, ok, reply, reply_with};
 use crate::server::AgentTierServer;
 
 /// Arguments of `sandbox_create`.
@@ -42,7 +41,7 @@ pub(crate) struct CreateArgs {
     pub storage_size: Option<String>,
 }
 
-pub(crate) fn default_namespace() -> String {
+fn default_namespace() -> String {
     "default".to_owned()
 }
 
@@ -514,46 +513,4 @@ async fn wait_running(
         tokio::time::sleep(interval.min(limit - elapsed)).await;
         interval = (interval * 3 / 2).min(Duration::from_secs(2));
     }
-}
-
-/// Runs `work` unless the request is cancelled first (`None`): dropping the SDK call closes its
-/// connection, which makes the Router end what it was doing.
-pub(crate) async fn with_cancel<T>(context: &RequestContext<RoleServer>, work: impl Future<Output = T>) -> Option<T> {
-    tokio::select! {
-        value = work => Some(value),
-        () = context.ct.cancelled() => None,
-    }
-}
-
-/// [`with_cancel`], also reporting elapsed seconds as progress once a second.
-pub(crate) async fn with_heartbeat<T>(
-    context: &RequestContext<RoleServer>,
-    total: Option<f64>,
-    message: &str,
-    work: impl Future<Output = T>,
-) -> Option<T> {
-    let progress = Progress::of(context);
-    let started = Instant::now();
-    let mut ticks = tokio::time::interval(Duration::from_secs(1));
-    ticks.tick().await;
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            value = &mut work => return Some(value),
-            () = context.ct.cancelled() => return None,
-            _ = ticks.tick() => {
-                let elapsed = started.elapsed().as_secs_f64();
-                progress.report(elapsed, total, format!("{message} ({elapsed:.0} s)")).await;
-            }
-        }
-    }
-}
-
-/// The tool error of a cancelled request (clients usually ignore it: they asked for the cancel).
-pub(crate) fn cancelled(what: &str) -> Outcome {
-    refuse(
-        "cancelled",
-        format!("the request was cancelled: {what}"),
-        "nothing to do; call the tool again to retry",
-    )
 }
