@@ -149,6 +149,8 @@ pub enum Command {
         /// The shell to generate completions for
         shell: clap_complete::Shell,
     },
+    /// Serve the AgentTier tools to AI agents over the Model Context Protocol (stdio, or HTTP with --http)
+    Mcp(crate::commands::mcp::McpArgs),
 }
 
 /// `agenttier login`

@@ -5,6 +5,7 @@ mod admin;
 mod agent;
 mod completions;
 mod files;
+pub(crate) mod mcp;
 mod platform;
 mod ports;
 mod sandbox;
@@ -69,6 +70,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Completions { shell } => completions::print(shell, &mut out),
         Command::Login(args) => account::login(&cli.global, &args, &mut out),
         Command::Logout => account::logout(&mut out),
+        Command::Mcp(args) => mcp::serve(&cli.global, args, out),
         command => {
             let endpoint = config::resolve(&cli.global)?;
             let url = endpoint.url.clone();
@@ -98,7 +100,7 @@ fn dispatch(command: Command, client: &Client, out: &mut Out) -> CmdResult {
         Command::Cluster(cmd) => platform::cluster(cmd, client, out),
         Command::Preferences(cmd) => admin::preferences(cmd, client, out),
         Command::Admin(cmd) => admin::admin(cmd, client, out),
-        Command::Version | Command::Login(_) | Command::Logout | Command::Completions { .. } => {
+        Command::Version | Command::Login(_) | Command::Logout | Command::Mcp(_) | Command::Completions { .. } => {
             unreachable!("handled before")
         }
     }
