@@ -1,4 +1,4 @@
-//! The clients' layers, checked over their `use` paths: a transport imports nothing from the
+//! The layers of ARCHITECTURE.md, checked over `use` paths. Clients: a transport imports nothing from the
 //! client above it but the contract (`client::wire`), the TLS policy (`client::tls`) and the
 //! builder it adds its flavour's method to; the contract imports nothing from the client at all.
 
@@ -55,4 +55,74 @@ fn the_contract_imports_nothing_from_the_client() {
     let path = format!("{ROOT}/agenttier-blocking/src/client/wire.rs");
     let source = std::fs::read_to_string(&path).unwrap();
     assert_eq!(client_imports(&source), Vec::<String>::new(), "{path}");
+}
+
+/// The router's domain layer: state, rules and sandboxes, below the HTTP layer.
+const ROUTER_DOMAIN: &[&str] = &[
+    "auth.rs",
+    "errors.rs",
+    "events.rs",
+    "files/confined.rs",
+    "files/paths.rs",
+    "gotime.rs",
+    "governance.rs",
+    "keys.rs",
+    "limits.rs",
+    "metrics.rs",
+    "private.rs",
+    "random.rs",
+    "respond.rs",
+    "snapshots.rs",
+    "store.rs",
+    "templates.rs",
+    "validate.rs",
+    "webhooks.rs",
+];
+
+/// What the domain may not reach: handlers, the server and the request-level state.
+const ROUTER_HTTP: &[&str] = &[
+    "crate::routes",
+    "crate::server",
+    "crate::terminal",
+    "crate::agent",
+    "crate::state",
+    "crate::local",
+    "crate::files::archive",
+    "crate::files::download",
+    "crate::files::list",
+    "crate::files::upload",
+];
+
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_routers_domain_never_imports_its_http_layer() {
+    let src = std::path::PathBuf::from(format!("{ROOT}/agenttier-router/src"));
+    let mut files: Vec<std::path::PathBuf> = ROUTER_DOMAIN.iter().map(|f| src.join(f)).collect();
+    rust_files(&src.join("sandbox"), &mut files);
+    for path in files {
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for http in ROUTER_HTTP {
+            let mut at = 0;
+            while let Some(i) = source[at..].find(http) {
+                let next = source[at + i + http.len()..].chars().next();
+                // `crate::agent` must not match `crate::agent_state`, and the like.
+                assert!(
+                    next.is_some_and(|c| c.is_alphanumeric() || c == '_'),
+                    "{} uses {http}: the domain layer must not depend on the HTTP layer (ARCHITECTURE.md)",
+                    path.display()
+                );
+                at += i + http.len();
+            }
+        }
+    }
 }

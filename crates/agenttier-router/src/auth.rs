@@ -11,9 +11,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
@@ -202,24 +199,6 @@ impl Auth {
             "invalid_token",
             Some("OIDC authentication is not configured on this server"),
         ))
-    }
-}
-
-/// Middleware: authenticates and stores the [`Identity`] in the request extensions.
-pub(crate) async fn require_auth(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
-    match auth.authenticate(req.headers(), peer) {
-        Ok(id) => {
-            req.extensions_mut().insert(id);
-            next.run(req).await
-        }
-        Err(e) => {
-            crate::routes::drain_refused_body(req.into_body()).await;
-            e.into_response()
-        }
     }
 }
 

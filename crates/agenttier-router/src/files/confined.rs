@@ -30,6 +30,9 @@ use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat, mkdirat};
 use nix::unistd::{Gid, Uid, fchown, fchownat};
 
+/// Name prefix of the temporary files; leftovers of a killed router are swept on restart.
+pub(crate) const TEMP_PREFIX: &str = ".agenttier-upload-";
+
 /// The sandbox-side workspace path.
 pub(crate) const WORKSPACE: &str = "/workspace";
 

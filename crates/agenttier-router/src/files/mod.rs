@@ -13,7 +13,6 @@ mod upload;
 pub(crate) use archive::archive;
 pub(crate) use download::download;
 pub(crate) use list::list;
-pub(crate) use upload::TEMP_PREFIX;
 pub(crate) use upload::upload;
 
 use std::path::PathBuf;

@@ -16,6 +16,7 @@ use serde::Serialize;
 use std::os::fd::OwnedFd;
 use tokio::io::AsyncWriteExt;
 
+use super::confined::TEMP_PREFIX;
 use super::{MAX_FILE_BYTES, blocking, confined, escapes, paths, special, workspace};
 use crate::auth::Identity;
 use crate::errors::ApiError;
@@ -34,9 +35,6 @@ fn too_large() -> ApiError {
         format!("payload exceeds {MAX_FILE_BYTES} bytes"),
     )
 }
-
-/// Name prefix of the temporary files; leftovers of a killed router are swept on restart.
-pub(crate) const TEMP_PREFIX: &str = ".agenttier-upload-";
 
 /// The temporary file of an upload, in the target's directory; removed unless the upload
 /// completed.

@@ -78,10 +78,7 @@ pub(crate) fn router(state: AppState, cors_origins: CorsOrigins, guard: std::syn
         .merge(rest_of_api())
         .route_layer(middleware::from_fn(account::require_scope))
         .route_layer(middleware::from_fn(settle_small_body))
-        .route_layer(middleware::from_fn_with_state(
-            state.auth.clone(),
-            crate::auth::require_auth,
-        ));
+        .route_layer(middleware::from_fn_with_state(state.auth.clone(), require_auth));
     Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/readyz", get(meta::readyz))
@@ -107,6 +104,28 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Reads and discards at most [`SETTLE_LIMIT`] bytes of a request body that is refused before it
 /// was read (a failed authentication), within [`DRAIN_TIMEOUT`], so that the keep-alive
 /// connection stays usable without holding the body in memory. A longer or slower body is left:
+/// Middleware: authenticates and stores the [`Identity`] in the request extensions.
+async fn require_auth(
+    State(auth): State<std::sync::Arc<crate::auth::Auth>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    match auth.authenticate(req.headers(), peer) {
+        Ok(id) => {
+            req.extensions_mut().insert(id);
+            next.run(req).await
+        }
+        Err(e) => {
+            drain_refused_body(req.into_body()).await;
+            axum::response::IntoResponse::into_response(e)
+        }
+    }
+}
+
 /// hyper then closes the connection after the answer.
 pub(crate) async fn drain_refused_body(body: axum::body::Body) {
     use futures_util::StreamExt;

@@ -714,7 +714,7 @@ fn sweep_upload_temps(root: &Path) {
                 && entry
                     .file_name()
                     .to_str()
-                    .is_some_and(|n| n.starts_with(crate::files::TEMP_PREFIX))
+                    .is_some_and(|n| n.starts_with(crate::files::confined::TEMP_PREFIX))
             {
                 let _ = std::fs::remove_file(entry.path());
             }
