@@ -47,6 +47,9 @@ fn stats(name: &str, samples: &mut [Duration], base: Option<f64>) -> f64 {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // rmcp's HTTP client is a reqwest client built outside the SDK: it needs the process-wide
+    // crypto provider (ring, the SDK's) installed first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rounds: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
     let router = LocalRouter::start(RouterOptions::default()).expect("router starts");
     let sdk = Client::builder()

@@ -149,6 +149,7 @@ impl Drop for Connection {
 
 /// Serves `server` over HTTP on an ephemeral loopback port.
 pub async fn start_http(server: AgentTierServer, mut access: HttpAccess) -> (SocketAddr, oneshot::Sender<()>) {
+    install_crypto_provider();
     let listener = tokio::net::TcpListener::bind(access.listen).await.unwrap();
     let addr = listener.local_addr().unwrap();
     access.listen = addr;
@@ -175,4 +176,11 @@ pub fn json_of(result: &CallToolResult) -> Value {
         })
         .expect("a text content block");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("tool result is not JSON ({e}): {text}"))
+}
+
+/// The HTTP clients of these tests (rmcp's, plain reqwest) are built outside the SDK, and reqwest
+/// comes without a crypto provider of its own (the SDK's is ring, passed to its own clients):
+/// install ring as the process default first, as reqwest's documentation asks.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
