@@ -186,7 +186,9 @@ fn copy_dir(src: &OwnedFd, dst: &OwnedFd) -> std::io::Result<u64> {
             Kind::Link => {
                 let target = readlinkat(src, name.as_str())?;
                 symlinkat(target.as_os_str(), dst, name.as_str())?;
-                fchownat(dst, name.as_str(), owner.0, owner.1, AtFlags::AT_SYMLINK_NOFOLLOW)?;
+                // Owners are kept where the router may set them (as root); a plain-mode router
+                // running as a user keeps its own.
+                let _ = fchownat(dst, name.as_str(), owner.0, owner.1, AtFlags::AT_SYMLINK_NOFOLLOW);
             }
             Kind::Dir => {
                 let Ok(from) = confined::open_subdir(src, &name) else {
@@ -195,7 +197,7 @@ fn copy_dir(src: &OwnedFd, dst: &OwnedFd) -> std::io::Result<u64> {
                 mkdirat(dst, name.as_str(), Mode::from_bits_truncate(0o700))?;
                 let to = confined::open_subdir(dst, &name)?;
                 total += copy_dir(&from, &to)?;
-                fchown(&to, owner.0, owner.1)?;
+                let _ = fchown(&to, owner.0, owner.1);
                 fchmod(&to, mode)?;
             }
             Kind::File => {
@@ -210,7 +212,7 @@ fn copy_dir(src: &OwnedFd, dst: &OwnedFd) -> std::io::Result<u64> {
                 )?;
                 let mut to = std::fs::File::from(fd);
                 total += std::io::copy(&mut from, &mut to)?;
-                fchown(&to, owner.0, owner.1)?;
+                let _ = fchown(&to, owner.0, owner.1);
                 fchmod(&to, mode)?;
             }
             Kind::Special => {}

@@ -164,7 +164,10 @@ impl Layout {
     /// the same sandbox never meets its predecessor's) and sets `limits`.
     pub(crate) fn create(&self, data_dir: &Path, sandbox: &str, limits: Limits) -> io::Result<Cgroup> {
         let leaf = format!("{sandbox}-{:08x}", crate::random::u32());
-        let mut cg = Cgroup { dirs: Vec::new() };
+        let mut cg = Cgroup {
+            dirs: Vec::new(),
+            per_thread: Vec::new(),
+        };
         match self {
             Layout::None => {}
             Layout::V2(root) => {
@@ -177,6 +180,7 @@ impl Layout {
                 let dir = parent.join(&leaf);
                 fs::create_dir(&dir)?;
                 cg.dirs.push(dir.clone());
+                cg.per_thread.push(false);
                 write_limit(&dir, "pids.max", &limits.pids.to_string())?;
                 write_limit(&dir, "memory.max", &limits.memory.to_string())?;
                 let _ = fs::write(dir.join("memory.swap.max"), "0");
@@ -192,11 +196,15 @@ impl Layout {
                 if let Some(root) = pids {
                     let dir = mk(root)?;
                     cg.dirs.push(dir.clone());
+                    cg.per_thread.push(true);
                     write_limit(&dir, "pids.max", &limits.pids.to_string())?;
                 }
                 if let Some(root) = memory {
                     let dir = mk(root)?;
                     cg.dirs.push(dir.clone());
+                    // Nor in here: a fork charged to a sandbox at its memory limit would stall
+                    // in the sandbox's reclaim.
+                    cg.per_thread.push(false);
                     write_limit(&dir, "memory.limit_in_bytes", &limits.memory.to_string())?;
                     // Present only with swap accounting; must not be below the memory limit.
                     let _ = fs::write(dir.join("memory.memsw.limit_in_bytes"), limits.memory.to_string());
@@ -204,6 +212,8 @@ impl Layout {
                 if let Some(root) = cpu {
                     let dir = mk(root)?;
                     cg.dirs.push(dir.clone());
+                    // Never a router thread in here: a sandbox spending its quota would throttle it.
+                    cg.per_thread.push(false);
                     write_limit(&dir, "cpu.cfs_period_us", &CPU_PERIOD_US.to_string())?;
                     write_limit(&dir, "cpu.cfs_quota_us", &limits.cpu_quota_us.to_string())?;
                 }
@@ -231,14 +241,40 @@ fn router_tag(data_dir: &Path) -> String {
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     dirs: Vec<PathBuf>,
+    /// Per dir: a router thread may stand in it (v1 `pids`, where threads are placed one by one;
+    /// at the limit a fork fails at once, it never waits).
+    per_thread: Vec<bool>,
 }
 
 impl Cgroup {
     /// `cgroup.procs` of each cgroup, opened for writing (a child writes "0" to join).
     pub(crate) fn procs_files(&self) -> io::Result<Vec<File>> {
+        self.open_procs(|_| true)
+    }
+
+    /// `cgroup.procs` of the cgroups a command must still join itself once forked by a spawner
+    /// standing in [`Cgroup::tasks_files`] (v1: `memory` and `cpu`; v2: the one cgroup).
+    pub(crate) fn command_procs_files(&self) -> io::Result<Vec<File>> {
+        self.open_procs(|thread| !thread)
+    }
+
+    fn open_procs(&self, which: impl Fn(bool) -> bool) -> io::Result<Vec<File>> {
         self.dirs
             .iter()
-            .map(|d| OpenOptions::new().write(true).open(d.join("cgroup.procs")))
+            .zip(&self.per_thread)
+            .filter(|(_, t)| which(**t))
+            .map(|(d, _)| OpenOptions::new().write(true).open(d.join("cgroup.procs")))
+            .collect()
+    }
+
+    /// v1 only: the `tasks` files where a spawner thread writes its id to move itself (alone)
+    /// in, so that every process it forks starts inside without a migration of its own.
+    pub(crate) fn tasks_files(&self) -> Vec<PathBuf> {
+        self.dirs
+            .iter()
+            .zip(&self.per_thread)
+            .filter(|(_, t)| **t)
+            .map(|(d, _)| d.join("tasks"))
             .collect()
     }
 
@@ -265,8 +301,8 @@ impl Drop for Cgroup {
     }
 }
 
-/// SIGKILLs every process of a cgroup (v2 `cgroup.kill` when there is one), repeating while new
-/// ones appear (a fork racing the kill).
+/// SIGKILLs every process of a cgroup (v2 `cgroup.kill` when there is one), but the router,
+/// repeating while new ones appear (a fork racing the kill).
 fn kill_members(dir: &Path) {
     if fs::write(dir.join("cgroup.kill"), "1").is_ok() {
         return;
@@ -275,7 +311,13 @@ fn kill_members(dir: &Path) {
         let Ok(list) = fs::read_to_string(dir.join("cgroup.procs")) else {
             return;
         };
-        let pids: Vec<i32> = list.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        // With v1 the router itself is listed while a spawner thread of it is inside: never it.
+        let me = std::process::id() as i32;
+        let pids: Vec<i32> = list
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .filter(|p| *p != me)
+            .collect();
         if pids.is_empty() {
             return;
         }

@@ -265,7 +265,8 @@ impl Isolation {
             ));
         };
         let mut lifeline = child.stdin.take().ok_or("no holder stdin")?;
-        let opened = tokio::task::spawn_blocking(move || open_keeper(pid, keeper))
+        let tasks = cgroup.as_ref().map(Cgroup::tasks_files).unwrap_or_default();
+        let opened = tokio::task::spawn_blocking(move || open_keeper(pid, keeper, tasks))
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         // The init ends the keeper now: the open descriptors keep the namespaces alive.
@@ -277,7 +278,15 @@ impl Isolation {
                 return Err(format!("cannot open the sandbox namespaces: {e}"));
             }
         };
-        let confinement = Confinement::commands(procs(cgroup.as_ref())?, Some(user_ns));
+        // The spawner thread stands in the v1 `pids` cgroup already; each child moves itself into
+        // the rest (v1 `memory` and `cpu`, or the v2 cgroup).
+        let cgroup_procs = match &cgroup {
+            Some(cg) => cg
+                .command_procs_files()
+                .map_err(|e| format!("failed to open the sandbox cgroup: {e}"))?,
+            None => Vec::new(),
+        };
+        let confinement = Confinement::commands(cgroup_procs, Some(user_ns));
         Ok(Some(Holder {
             inside: Some(Inside {
                 child,
@@ -309,13 +318,18 @@ fn take_slot(dir: &Path) -> Result<Slot, String> {
     Ok(slot)
 }
 
-/// Opens the namespaces of the keeper, pid `keeper` of the sandbox's PID namespace, through the
-/// holder's init (the child of the `unshare` process `unshare_pid`): `/proc/<init>/root` is the
+/// Starts the sandbox's spawner in the namespaces of the keeper (and in the v1 cgroups
+/// `cgroup_tasks`) and opens its user namespace. The keeper is pid `keeper` of the sandbox's PID
+/// namespace, reached through the holder's init (the child of the `unshare` process `unshare_pid`): `/proc/<init>/root` is the
 /// sandbox's view, whose `/proc` is the sandbox's.
-fn open_keeper(unshare_pid: i32, keeper: u32) -> std::io::Result<(Arc<Namespaces>, std::fs::File)> {
+fn open_keeper(
+    unshare_pid: i32,
+    keeper: u32,
+    cgroup_tasks: Vec<PathBuf>,
+) -> std::io::Result<(Namespaces, std::fs::File)> {
     let init = child_of(unshare_pid).ok_or_else(|| std::io::Error::other("the sandbox's init was not found"))?;
     let process = format!("{init}/root/proc/{keeper}");
-    let ns = Namespaces::of(&process)?;
+    let ns = Namespaces::start(&process, cgroup_tasks)?;
     let user = std::fs::File::open(format!("/proc/{process}/ns/user"))?;
     Ok((ns, user))
 }
@@ -351,7 +365,7 @@ pub(crate) struct Holder {
 struct Inside {
     child: Child,
     pid: i32,
-    namespaces: Arc<Namespaces>,
+    namespaces: Namespaces,
     _slot: Slot,
     // The holder waits for end of input on this pipe: when the router goes away, however it goes
     // (even `kill -9`), the pipe closes, the holder exits, and `--kill-child` ends every process of
