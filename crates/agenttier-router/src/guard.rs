@@ -442,6 +442,8 @@ mod tests {
                 true,
                 true,
             ),
+            // Found by the fuzz target's first run (its oracle missed this form; the guard was right).
+            ("/api/v1/sandboxes/x/preview", None, true, true),
             ("/healthz", Some("text/plain"), true, true),
         ] {
             let mut h = head(&post, path, "localhost");
