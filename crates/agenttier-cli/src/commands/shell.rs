@@ -1,8 +1,8 @@
 //! `agenttier sandbox shell NAME [--command CMD]`: an interactive terminal in a sandbox.
 //!
 //! On a terminal, the local one is put in raw mode (every key, Ctrl-C included, goes to the
-//! remote program) and restored on every way out: a normal end, an error, a panic (the guard's
-//! `Drop` runs while unwinding) and `SIGTERM`/`SIGHUP` (restored, then exit). The window size
+//! remote program) and restored on every way out: a normal end, an error, a panic (a panic hook,
+//! and the guard's `Drop` while unwinding) and `SIGTERM`/`SIGHUP` (restored, then exit). The window size
 //! is sent at start and on every `SIGWINCH`. Standard input that is not a terminal (a pipe, a
 //! file) is typed into the shell as it is, then ends the session (see [`type_stdin`]).
 //!
@@ -142,7 +142,21 @@ mod raw {
             raw.make_raw();
             tcsetattr(&stdin, OptionalActions::Now, &raw).ok()?;
             *SAVED.lock().unwrap_or_else(|p| p.into_inner()) = Some(saved.clone());
+            // A panic restores the terminal before its message is printed, even if the
+            // program is built to abort instead of unwinding (then `Drop` would never run).
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                restore();
+                previous(info);
+            }));
             Some(RawMode { saved })
+        }
+    }
+
+    /// Puts the saved settings back, once (from a signal or a panic).
+    fn restore() {
+        if let Some(saved) = SAVED.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tcsetattr(std::io::stdin(), OptionalActions::Now, &saved);
         }
     }
 
@@ -170,9 +184,7 @@ mod raw {
                         }
                         continue;
                     }
-                    if let Some(saved) = SAVED.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                        let _ = tcsetattr(std::io::stdin(), OptionalActions::Now, &saved);
-                    }
+                    restore();
                     std::process::exit(128 + signal);
                 }
             });

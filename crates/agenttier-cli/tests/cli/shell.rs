@@ -197,3 +197,21 @@ fn shell_with_piped_input_a_command_and_a_closed_session() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_terminated_shell_command_still_restores_the_terminal() {
+    let fx = Fixture::new();
+    fx.sandbox("term");
+    let mut pty = OnPty::start(&fx, &["sandbox", "shell", "term"]);
+    pty.type_keys("echo up-$((5+5))\r");
+    pty.wait_for("up-10");
+    assert!(!pty.cooked());
+    // `setsid` replaced itself with the CLI, so the child's pid is the CLI's.
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pty.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(pty.wait_exit(), 128 + 15);
+    assert!(pty.cooked(), "SIGTERM left the terminal raw");
+}
