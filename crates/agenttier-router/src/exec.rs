@@ -90,7 +90,11 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, mut stop: watch::Receiver<bo
     let mut chunk = vec![0u8; 64 * 1024];
     let mut truncated = false;
     loop {
+        // Output already in the pipe is read before the stop is looked at: under load the reader
+        // may first run after the command's exit and the drain deadline, with everything still
+        // to read.
         let n = tokio::select! {
+            biased;
             res = r.read(&mut chunk) => match res { Ok(0) | Err(_) => break, Ok(n) => n },
             _ = stop.changed() => break,
         };
@@ -104,6 +108,10 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, mut stop: watch::Receiver<bo
         } else {
             out.extend_from_slice(&chunk[..room]);
             truncated = true;
+        }
+        // A background writer that never pauses would keep the read branch ready forever.
+        if truncated && *stop.borrow() {
+            break;
         }
     }
     // Valid UTF-8 (the usual case) keeps its buffer; only invalid bytes cost a copy.
@@ -158,5 +166,37 @@ pub(crate) async fn run(mut child: Child, pgid: i32, timeout: Duration) -> ExecO
         stdout: stdout.unwrap_or_default(),
         stderr: stderr.unwrap_or_default(),
         exit_code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// The reply is built once the drain deadline has passed, and a background process may still
+    /// hold the pipe open: whatever was written before must still be in the reply.
+    #[tokio::test]
+    async fn output_waiting_in_the_pipe_is_kept_when_the_stop_comes_first() {
+        for _ in 0..50 {
+            let (mut writer, reader) = tokio::io::duplex(1 << 16);
+            writer.write_all(b"hello\n").await.unwrap();
+            let (stop, stopped) = watch::channel(false);
+            stop.send(true).unwrap();
+            assert_eq!(read_capped(reader, stopped).await, "hello\n");
+            drop(writer);
+        }
+    }
+
+    /// A background writer that never pauses cannot hold the reply once the stop has come.
+    #[tokio::test]
+    async fn an_endless_writer_is_cut_at_the_cap_after_the_stop() {
+        let (mut writer, reader) = tokio::io::duplex(1 << 16);
+        let endless = tokio::spawn(async move { while writer.write_all(&[b'y'; 4096]).await.is_ok() {} });
+        let (stop, stopped) = watch::channel(false);
+        stop.send(true).unwrap();
+        let out = read_capped(reader, stopped).await;
+        assert!(out.len() <= STREAM_CAP + TRUNCATED_MARKER.len());
+        endless.abort();
     }
 }
