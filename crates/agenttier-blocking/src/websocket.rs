@@ -194,7 +194,14 @@ impl WsReader {
                 Ok(Message::Text(text)) => return Some(Ok(text.as_str().to_owned())),
                 Ok(Message::Close(_)) => return None,
                 Ok(_) => {}
-                Err(tungstenite::Error::Io(e)) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                // A poll that found nothing, or a read cut short by a signal (a socket read with a
+                // timeout is never restarted, whatever the handler asked: SIGWINCH in a shell).
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) =>
+                {
                     if started.elapsed() >= self.idle_timeout {
                         return Some(Err(Error::Timeout {
                             kind: TimeoutKind::Idle,
@@ -221,7 +228,14 @@ impl WsWriter {
     /// Sends one text message.
     pub(crate) fn send(&mut self, text: String) -> Result<()> {
         self.shared.writers.fetch_add(1, Ordering::AcqRel);
-        let sent = self.shared.lock().send(Message::text(text));
+        let mut socket = self.shared.lock();
+        let mut sent = socket.send(Message::text(text));
+        // The frame is queued before any write: a signal that cut the write short only needs
+        // the queue flushed again.
+        while matches!(&sent, Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::Interrupted) {
+            sent = socket.flush();
+        }
+        drop(socket);
         self.shared.writers.fetch_sub(1, Ordering::AcqRel);
         sent.map_err(|e| {
             failure(
