@@ -95,6 +95,7 @@ pub use agenttier_async::{
 pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
 #[cfg(feature = "async")]
 pub use agenttier_async::{FileReader, Files, ReadSource, WriteSink};
+#[cfg(feature = "async")]
 pub use agenttier_async::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
 #[cfg(feature = "async")]
 pub use agenttier_async::{Terminal, TerminalReader, TerminalWriter};
