@@ -48,7 +48,9 @@ impl AgentTierServer {
     pub fn new(client: Client) -> Self {
         let tools = Self::sandbox_tools()
             + Self::file_tools()
-            + Self::manage_tools()
+            + Self::sharing_tools()
+            + Self::backup_tools()
+            + Self::bulk_tools()
             + Self::fleet_tools()
             + Self::webhook_tools()
             + Self::agent_tools();

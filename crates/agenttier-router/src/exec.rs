@@ -6,8 +6,6 @@
 
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use std::convert::Infallible;
 
 use axum::body::Body;
@@ -16,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use crate::respond::go_json_str_pieces;
+use crate::sandbox::command::kill_group;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 use tokio::sync::watch;
@@ -57,18 +56,6 @@ impl ExecOutput {
         )
             .into_response()
     }
-}
-
-/// SIGKILLs a process group.
-pub(crate) fn kill_group(pgid: i32) {
-    if pgid > 0 {
-        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-    }
-}
-
-/// Whether any process of the group is still alive.
-pub(crate) fn group_alive(pgid: i32) -> bool {
-    pgid > 0 && killpg(Pid::from_raw(pgid), None).is_ok()
 }
 
 /// Kills the group when dropped while armed: a client that disconnects mid-exec ends the command.

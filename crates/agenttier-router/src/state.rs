@@ -37,3 +37,16 @@ pub(crate) struct AppState {
     /// Concurrent execs per sandbox and per user.
     pub exec_limits: Arc<crate::limits::ExecLimits>,
 }
+
+impl AppState {
+    /// The parts a new sandbox touches, for [`crate::provision`].
+    pub(crate) fn provision(&self) -> crate::provision::Provision<'_> {
+        crate::provision::Provision {
+            sandboxes: &self.sandboxes,
+            templates: &self.templates,
+            governance: &self.governance,
+            snapshots: &self.snapshots,
+            events: &self.events,
+        }
+    }
+}

@@ -12,6 +12,15 @@ pub(crate) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiErro
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
+/// Decodes an optional body: empty means `T::default()`.
+pub(crate) fn optional_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        Ok(T::default())
+    } else {
+        decode_body(body)
+    }
+}
+
 /// RFC 1123 label: `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`.
 pub(crate) fn is_rfc1123_label(s: &str) -> bool {
     let b = s.as_bytes();

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::manage::time;
+use super::time;
 use super::{arg, duration};
 use crate::reply::{Outcome, failure, ok, reply, reply_with};
 use crate::server::AgentTierServer;

@@ -4,16 +4,20 @@
 //! Schema (doc comments become descriptions, Rust enums become `enum`s).
 
 pub(crate) mod agent;
+pub(crate) mod backups;
+pub(crate) mod bulk;
 pub(crate) mod files;
 pub(crate) mod fleet;
-pub(crate) mod manage;
 pub(crate) mod sandboxes;
+pub(crate) mod sharing;
 pub(crate) mod webhooks;
 
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::reply::{Outcome, invalid_argument};
 
@@ -47,3 +51,8 @@ macro_rules! arg {
     };
 }
 pub(crate) use arg;
+
+/// A timestamp as the tools show them (RFC 3339), or null.
+pub(crate) fn time(t: Option<OffsetDateTime>) -> Value {
+    agenttier_core::timestamp::option::serialize(&t, serde_json::value::Serializer).unwrap_or(Value::Null)
+}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::auth::Identity;
 use crate::errors::ApiError;
-use crate::exec::kill_group;
+use crate::sandbox::command::kill_group;
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 //! `GET /api/v1/sandboxes/{id}/configure/install-log` (§9.3).
 
 use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use axum::Extension;
@@ -496,7 +497,7 @@ impl Job {
         let spawned = self
             .st
             .sandboxes
-            .spawn_shell(&self.id, &self.who, &command_line(&self.install))
+            .spawn_shell(&self.id, &self.who, &command_line(&self.install), Stdio::null())
             .map_err(|e| Some(api_message(e)))?;
         let pgid = spawned.pgid;
         let tail = Tail::new(INSTALL_LOG_TAIL);
@@ -514,7 +515,7 @@ impl Job {
             },
         )
         .await;
-        self.st.sandboxes.finish_command(&self.id, pgid);
+        drop(spawned.activity);
         match ended {
             Ended::Exited(code) => Ok((code, Tail::text(&tail))),
             Ended::Timeout => Err(Some(format!(

@@ -205,7 +205,7 @@ fn run_invoke(
         .unwrap_or(0);
     let spawned = st
         .sandboxes
-        .spawn_shell_with(&id, &who, &command_line(&argv), std::process::Stdio::piped());
+        .spawn_shell(&id, &who, &command_line(&argv), std::process::Stdio::piped());
     let mut spawned = spawned.inspect_err(|_| call.record(&st, "error"))?;
     let pgid = spawned.pgid;
     if let Some(mut pipe) = spawned.child.stdin.take() {
@@ -266,7 +266,7 @@ fn run_invoke(
         )
         .await;
         st.agents.invokes().remove(&invoke_id);
-        st.sandboxes.finish_command(&id, pgid);
+        drop(spawned.activity);
         let (exit_code, reason) = match ended {
             Ended::Exited(code) => (code, "completed"),
             Ended::Timeout => (-1, "timeout"),

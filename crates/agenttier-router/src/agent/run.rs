@@ -17,7 +17,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::sse::{self, LineSplitter, Stream};
-use crate::exec::kill_group;
+use crate::sandbox::command::kill_group;
 
 /// Read buffer per stream.
 const READ_BUF: usize = 64 * 1024;

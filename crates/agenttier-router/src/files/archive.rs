@@ -13,9 +13,8 @@ use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::Query;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -26,9 +25,8 @@ use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use super::{CHUNK, blocking, confined, read_error, requested_dir, safe_file_name};
-use crate::auth::Identity;
 use crate::errors::ApiError;
-use crate::state::AppState;
+use crate::running::RunningSandbox;
 
 /// Compressed bytes streamed at most (as the Router's `archiveMaxBytes`).
 const MAX_ARCHIVE_BYTES: u64 = 5 << 30;
@@ -38,12 +36,10 @@ const MAX_ARCHIVE_TIME: Duration = Duration::from_secs(2 * 3600);
 const CHANNEL_CHUNKS: usize = 4;
 
 pub(crate) async fn archive(
-    State(st): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Path(id): Path<String>,
+    RunningSandbox { id, workspace: root }: RunningSandbox,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let (root, dir) = requested_dir(&st, &id, &who, &q)?;
+    let dir = requested_dir(&q)?;
     let wire = dir.wire.clone();
     let parts = dir.parts.clone();
     let source = blocking(move || {

@@ -1,25 +1,21 @@
 //! `GET /api/v1/sandboxes/{id}/files/{path}` (wire spec §5.2): the raw bytes, streamed, with
 //! `Content-Length`; exactly the size that was checked against the 32 MiB limit is sent.
 
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
 
-use super::{CHUNK, MAX_FILE_BYTES, blocking, confined, paths, read_error, safe_file_name, workspace};
-use crate::auth::Identity;
+use super::{CHUNK, MAX_FILE_BYTES, blocking, confined, paths, read_error, safe_file_name};
 use crate::errors::ApiError;
-use crate::state::AppState;
+use crate::running::RunningSandbox;
 
 pub(crate) async fn download(
-    State(st): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Path((id, path)): Path<(String, String)>,
+    RunningSandbox { workspace: root, .. }: RunningSandbox,
+    Path((_, path)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let root = workspace(&st, &id, &who)?;
     let target = paths::resolve(&path)?;
     let wire = target.wire.clone();
     let (file, len) = blocking(move || {

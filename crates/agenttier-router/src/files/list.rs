@@ -2,8 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::Response;
 use nix::fcntl::{AtFlags, readlinkat};
@@ -11,10 +10,9 @@ use nix::sys::stat::{SFlag, fstatat};
 use serde::Serialize;
 
 use super::{blocking, confined, paths, read_error, requested_dir};
-use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::respond::go_json;
-use crate::state::AppState;
+use crate::running::RunningSandbox;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,12 +31,10 @@ struct Listing {
 }
 
 pub(crate) async fn list(
-    State(st): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Path(id): Path<String>,
+    RunningSandbox { workspace: root, .. }: RunningSandbox,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let (root, dir) = requested_dir(&st, &id, &who, &q)?;
+    let dir = requested_dir(&q)?;
     let listing = blocking(move || read_listing(&root, dir)).await?;
     Ok(go_json(StatusCode::OK, &listing))
 }

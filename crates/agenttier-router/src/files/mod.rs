@@ -15,12 +15,7 @@ pub(crate) use download::download;
 pub(crate) use list::list;
 pub(crate) use upload::upload;
 
-use std::path::PathBuf;
-
-use crate::auth::Identity;
 use crate::errors::ApiError;
-use crate::sandbox::record::Phase;
-use crate::state::AppState;
 
 /// Largest file served or accepted: 32 MiB.
 pub(crate) const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
@@ -28,33 +23,14 @@ pub(crate) const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 /// Size of the chunks files are read and streamed in.
 const CHUNK: usize = 64 * 1024;
 
-/// The workspace directory of a sandbox the caller owns and that is Running (404 / 409 otherwise,
-/// in the Router's order).
-fn workspace(st: &AppState, id: &str, who: &Identity) -> Result<PathBuf, ApiError> {
-    st.sandboxes.view(id, who, |e| {
-        if e.rec.phase == Phase::Running {
-            Ok(())
-        } else {
-            Err(ApiError::not_running())
-        }
-    })?;
-    Ok(st.sandboxes.workspace_dir(id))
-}
-
 /// The directory named by the `path` query parameter (default `/workspace`) of a list or archive
-/// call: the Running sandbox's workspace directory and the cleaned path.
-fn requested_dir(
-    st: &AppState,
-    id: &str,
-    who: &Identity,
-    query: &std::collections::HashMap<String, String>,
-) -> Result<(PathBuf, paths::Resolved), ApiError> {
-    let root = workspace(st, id, who)?;
+/// call, cleaned.
+fn requested_dir(query: &std::collections::HashMap<String, String>) -> Result<paths::Resolved, ApiError> {
     let raw = query
         .get("path")
         .filter(|p| !p.is_empty())
         .map_or(paths::WORKSPACE, String::as_str);
-    Ok((root, paths::resolve(raw)?))
+    paths::resolve(raw)
 }
 
 /// The API error of a path that could not be opened for reading: 400 for a link out of the

@@ -4,9 +4,8 @@
 //! created belongs to the sandbox's root. A FIFO, socket or device at the target is a 400. The 32 MiB limit is checked against `Content-Length` before reading and counted
 //! while streaming (chunked bodies), so an oversized body is refused without being stored.
 
-use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures_util::StreamExt;
@@ -17,11 +16,10 @@ use std::os::fd::OwnedFd;
 use tokio::io::AsyncWriteExt;
 
 use super::confined::TEMP_PREFIX;
-use super::{MAX_FILE_BYTES, blocking, confined, escapes, paths, special, workspace};
-use crate::auth::Identity;
+use super::{MAX_FILE_BYTES, blocking, confined, escapes, paths, special};
 use crate::errors::ApiError;
 use crate::respond::go_json;
-use crate::state::AppState;
+use crate::running::RunningSandbox;
 
 #[derive(Serialize)]
 struct Written {
@@ -108,13 +106,11 @@ fn write_error(e: confined::PathError, wire: &str) -> ApiError {
 }
 
 pub(crate) async fn upload(
-    State(st): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Path((id, path)): Path<(String, String)>,
+    RunningSandbox { workspace: root, .. }: RunningSandbox,
+    Path((_, path)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let root = workspace(&st, &id, &who)?;
     let target = paths::resolve(&path)?;
     let declared = headers
         .get(header::CONTENT_LENGTH)

@@ -14,7 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::manage::optional_body;
 use crate::auth::{Identity, mint_row};
 use crate::errors::ApiError;
 use crate::gotime::{now_unix, rfc3339};
@@ -22,6 +21,7 @@ use crate::respond::go_json;
 use crate::state::AppState;
 use crate::store::KeyRow;
 use crate::validate::decode_body;
+use crate::validate::optional_body;
 
 /// Every action group, in the platform's order (the default of a scoped key).
 pub(crate) const ACTION_GROUPS: &[&str] = &[

@@ -1,4 +1,4 @@
-//! Backups (§3.11): workspace snapshots of one sandbox, listed, taken, restored into a new
+//! Backups (§3.11) and clones (§3.9): workspace snapshots of one sandbox, listed, taken, restored into a new
 //! sandbox, and deleted. A snapshot copies the workspace as it is at that moment (a running
 //! sandbox keeps running); `readyToUse` is true once listed, `restoreSize` is the bytes copied.
 //! Restore creates a new sandbox with the source's spec and a copy of the snapshot, checked
@@ -11,14 +11,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::manage::{copy_of, new_name, optional_body};
 use crate::auth::Identity;
 use crate::errors::ApiError;
-use crate::governance::CreateCheck;
+use crate::provision::Copied;
 use crate::respond::go_json;
 use crate::sandbox::record::Phase;
 use crate::state::AppState;
 use crate::store::SnapshotRow;
+use crate::validate::optional_body;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,42 +113,16 @@ pub(super) async fn restore(
     let source = st.sandboxes.view(&id, &who, |e| Ok(e.rec.clone()))?;
     let req: RestoreRequest = optional_body(&body)?;
     owned_snapshot(&st, &id, &snapshot)?;
-    let name = new_name(req.name, &id, "restore")?;
-    if st.sandboxes.exists(&name) {
-        return Err(ApiError::conflict(format!("sandbox {name} already exists")));
-    }
-    let rec = copy_of(&source, &name, &who);
-    let staged = st.snapshots.stage(&snapshot).await?;
-    let governance = st.governance.clone();
-    let check = |usage: &crate::sandbox::Usage| {
-        governance.check_create(&CreateCheck {
-            namespace: &rec.namespace,
-            template: &rec.template,
-            agent_mode: rec.mode == "agent",
-            timeout: rec.timeout,
-            idle_timeout: rec.idle_timeout,
-            storage_size: rec.storage_size.as_deref(),
-            user_count: usage.user,
-            namespace_count: usage.namespace,
-            agent_count: usage.agents,
-        })
-    };
-    let created = st.sandboxes.create_seeded(rec.clone(), check, Some(&staged));
-    if created.is_err() {
-        let _ = std::fs::remove_dir_all(&staged);
-    }
-    created?;
-    st.events.sandbox(
-        &source,
-        "BackupRestored",
-        &format!("snapshot {snapshot} restored to {name}"),
-        Some(&who),
-    );
+    let Copied {
+        name,
+        namespace,
+        snapshot,
+    } = st.provision().restore(&who, &source, &snapshot, req.name).await?;
     Ok(go_json(
         StatusCode::ACCEPTED,
         &Restored {
             name: &name,
-            namespace: &source.namespace,
+            namespace: &namespace,
             restored_from: &id,
             snapshot: &snapshot,
             phase: "Pending",
@@ -174,5 +148,53 @@ pub(super) async fn delete(
     Ok(go_json(
         StatusCode::OK,
         &serde_json::json!({"status": "deleted", "name": snapshot}),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct CloneRequest {
+    name: Option<String>,
+    #[allow(dead_code)]
+    snapshot_class: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CloneReply<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    snapshot: &'a str,
+    cloned_from: &'a str,
+    phase: &'static str,
+    message: String,
+}
+
+pub(super) async fn clone(
+    State(st): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let source = st.sandboxes.view(&id, &who, |e| Ok(e.rec.clone()))?;
+    let req: CloneRequest = optional_body(&body)?;
+    let copied = st.provision().clone_sandbox(&who, &source, req.name).await?;
+    let Copied {
+        name,
+        namespace,
+        snapshot,
+    } = &copied;
+    Ok(go_json(
+        StatusCode::ACCEPTED,
+        &CloneReply {
+            name,
+            namespace,
+            snapshot,
+            cloned_from: &id,
+            phase: "Pending",
+            message: format!(
+                "Clone in progress. Poll GET /api/v1/sandboxes/{name} for status; the workspace is a copy of {id} at snapshot {snapshot}."
+            ),
+        },
     ))
 }

@@ -5,11 +5,12 @@
 mod account;
 mod admin;
 mod backups;
+mod bulk;
 mod cluster;
 mod hooks;
-pub(crate) mod manage;
 mod meta;
 mod mux;
+mod patch;
 pub(crate) mod ports;
 pub(crate) mod sandboxes;
 pub(crate) mod sharing;
@@ -47,10 +48,10 @@ pub(crate) fn router(state: AppState, cors_origins: CorsOrigins, guard: std::syn
             "/api/v1/sandboxes/{id}",
             get(sandboxes::get_one)
                 .delete(sandboxes::delete)
-                .patch(manage::patch)
+                .patch(patch::patch)
                 .post(bulk),
         )
-        .route("/api/v1/sandboxes/{id}/clone", post(manage::clone))
+        .route("/api/v1/sandboxes/{id}/clone", post(backups::clone))
         .route("/api/v1/sandboxes/{id}/stop", post(sandboxes::stop))
         .route("/api/v1/sandboxes/{id}/resume", post(sandboxes::resume))
         .route("/api/v1/sandboxes/{id}/exec", post(sandboxes::exec))
@@ -261,8 +262,8 @@ async fn fallback(uri: Uri) -> Response {
 /// route order.
 async fn bulk(State(st): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     match id.as_str() {
-        "bulk" => Handler::call(manage::bulk_create, req, st).await,
-        "bulk-action" => Handler::call(manage::bulk_action, req, st).await,
+        "bulk" => Handler::call(bulk::bulk_create, req, st).await,
+        "bulk-action" => Handler::call(bulk::bulk_action, req, st).await,
         _ => method_not_allowed().await,
     }
 }

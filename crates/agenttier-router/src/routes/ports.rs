@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::respond::go_json;
-use crate::sandbox::record::Phase;
 use crate::state::AppState;
 use crate::validate::decode_body;
 
@@ -166,10 +165,7 @@ pub(super) async fn preview(
         .and_then(|p| p.parse::<u16>().ok())
         .filter(|p| *p > 0)
         .ok_or_else(|| ApiError::bad_request("invalid port"))?;
-    st.sandboxes.view(&id, &who, |e| {
-        if e.rec.phase != Phase::Running {
-            return Err(ApiError::not_running());
-        }
+    st.sandboxes.view_running(&id, &who, |e| {
         if !e.ports.contains_key(&port) {
             return Err(ApiError::not_found(format!("port {port} is not forwarded")));
         }

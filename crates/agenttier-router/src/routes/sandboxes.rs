@@ -1,6 +1,7 @@
 //! Sandbox routes: create, list, get, delete, stop, resume (§3) and exec (§4).
 
 use std::collections::HashMap;
+use std::process::Stdio;
 use std::time::Duration;
 
 use axum::Extension;
@@ -13,10 +14,10 @@ use serde::Deserialize;
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::exec;
-use crate::governance::CreateCheck;
+use crate::provision::CreateFields;
 use crate::respond::go_json;
+use crate::running::RunningSandbox;
 use crate::sandbox::access::can_read;
-use crate::sandbox::record::{Phase, SandboxRecord};
 use crate::state::AppState;
 use crate::validate::{decode_body, is_rfc1123_label, rfc1123_error};
 
@@ -51,16 +52,6 @@ pub(super) fn parse_positive(field: &str, value: Option<&str>) -> Result<Option<
         Ok(d) => Ok(Some(d)),
         Err(e) => Err(ApiError::bad_request(format!("invalid {field}: {e}"))),
     }
-}
-
-/// The fields of a create body once decoded and checked (before the template lookup).
-pub(crate) struct CreateFields {
-    pub(crate) name: String,
-    pub(crate) namespace: String,
-    pub(crate) template_name: String,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) storage_size: Option<String>,
 }
 
 /// Decodes and checks a create body: every 400 of §3.3 that needs no state.
@@ -105,60 +96,17 @@ pub(super) async fn create(
     Extension(who): Extension<Identity>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let fields = check_create(&body)?;
-    let (name, namespace, template_name) = create_from(&st, &who, fields)?;
+    let rec = st.provision().create(&who, check_create(&body)?)?;
     Ok(go_json(
         StatusCode::CREATED,
         &Created {
-            sandbox_id: &name,
-            name: &name,
-            namespace: &namespace,
+            sandbox_id: &rec.name,
+            name: &rec.name,
+            namespace: &rec.namespace,
             status: "Creating",
-            template_ref: &template_name,
+            template_ref: &rec.template,
         },
     ))
-}
-
-/// Creates the sandbox a checked create body describes (template lookup, governance, start);
-/// returns its name, namespace and template.
-pub(super) fn create_from(
-    st: &AppState,
-    who: &Identity,
-    fields: CreateFields,
-) -> Result<(String, String, String), ApiError> {
-    let CreateFields {
-        name,
-        namespace,
-        template_name,
-        timeout,
-        idle_timeout,
-        storage_size,
-    } = fields;
-    let Some(template) = st.templates.get(&template_name) else {
-        return Err(ApiError::not_found("template not found"));
-    };
-    let mode = template.mode().to_owned();
-    let rec = SandboxRecord {
-        timeout,
-        idle_timeout,
-        storage_size: storage_size.clone(),
-        ..SandboxRecord::new(&name, &namespace, &template_name, &mode, who)
-    };
-    let governance = st.governance.clone();
-    st.sandboxes.create(rec, |usage| {
-        governance.check_create(&CreateCheck {
-            namespace: &namespace,
-            template: &template_name,
-            agent_mode: mode == "agent",
-            timeout,
-            idle_timeout,
-            storage_size: storage_size.as_deref(),
-            user_count: usage.user,
-            namespace_count: usage.namespace,
-            agent_count: usage.agents,
-        })
-    })?;
-    Ok((name, namespace, template_name))
 }
 
 /// The create reply, in the Router's field order.
@@ -256,42 +204,17 @@ pub(crate) fn check_exec(body: &[u8]) -> Result<(String, u64), ApiError> {
 pub(super) async fn exec(
     State(st): State<AppState>,
     Extension(who): Extension<Identity>,
-    Path(id): Path<String>,
+    // Check order of §4: ownership → phase (the extractor) → body → command.
+    RunningSandbox { id, .. }: RunningSandbox,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    // Check order of §4: ownership → phase → body → command.
-    st.sandboxes.view(&id, &who, |e| {
-        if e.rec.phase == Phase::Running {
-            Ok(())
-        } else {
-            Err(ApiError::not_running())
-        }
-    })?;
     let (command, secs) = check_exec(&body)?;
     let _slot = match st.exec_limits.acquire(&id, &who.sub) {
         Ok(slot) => slot,
         Err(throttled) => return Ok(throttled.into_response()),
     };
-    let spawned = st.sandboxes.spawn_shell(&id, &who, &command)?;
-    let pgid = spawned.pgid;
-    let sandboxes = st.sandboxes.clone();
-    let id2 = id.clone();
-    // Record the end even if the client disconnects (the future is then dropped).
-    let _done = scopeguard(move || sandboxes.finish_command(&id2, pgid));
-    let out = exec::run(spawned.child, pgid, Duration::from_secs(secs)).await;
+    // The command's activity ends with this future, even when the client disconnects.
+    let running = st.sandboxes.spawn_shell(&id, &who, &command, Stdio::null())?;
+    let out = exec::run(running.child, running.pgid, Duration::from_secs(secs)).await;
     Ok(out.into_response())
-}
-
-struct OnDrop<F: FnOnce()>(Option<F>);
-
-impl<F: FnOnce()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        if let Some(f) = self.0.take() {
-            f();
-        }
-    }
-}
-
-fn scopeguard<F: FnOnce()>(f: F) -> OnDrop<F> {
-    OnDrop(Some(f))
 }

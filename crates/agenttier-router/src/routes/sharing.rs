@@ -15,7 +15,6 @@ use axum::response::Response;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::manage::optional_body;
 use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::gotime::now_unix;
@@ -23,6 +22,7 @@ use crate::respond::go_json;
 use crate::sandbox::access::{Grant, Link};
 use crate::state::AppState;
 use crate::validate::decode_body;
+use crate::validate::optional_body;
 
 /// Sharing routes answer 403 where the others answer 404.
 fn forbidden(e: ApiError) -> ApiError {

@@ -14,6 +14,7 @@
 pub(crate) mod access;
 pub(crate) mod agent_state;
 pub(crate) mod cgroup;
+pub(crate) mod command;
 pub(crate) mod confine;
 mod enter;
 pub(crate) mod isolation;
@@ -27,14 +28,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use tokio::process::Child;
-
 use crate::auth::Identity;
 use crate::errors::{ApiError, RouterError, Violation};
-use crate::exec::{group_alive, kill_group};
 use crate::gotime::now_unix;
 use crate::store::Store;
 use cgroup::{Layout, Limits};
+use command::{Activity, RunningCommand, group_alive, kill_group};
 use isolation::{Holder, Isolation, holders_under, is_stale_holder, kill_tagged, shell_command};
 use record::{Phase, SandboxRecord};
 
@@ -103,12 +102,6 @@ pub(crate) struct Sandboxes {
     data_dir: PathBuf,
     start_delay: Duration,
     observer: OnceLock<Observer>,
-}
-
-/// A command started in a sandbox: the child and its process group.
-pub(crate) struct Spawned {
-    pub child: Child,
-    pub pgid: i32,
 }
 
 impl Sandboxes {
@@ -245,6 +238,23 @@ impl Sandboxes {
             Some(e) if who.can_access(&e.rec.owner.sub) => f(e),
             _ => Err(ApiError::sandbox_not_found(id)),
         }
+    }
+
+    /// Calls `f` with sandbox `id` when `who` may use it and it is Running: 404 otherwise, then
+    /// 409 "sandbox is not running", in the Router's order.
+    pub(crate) fn view_running<R>(
+        &self,
+        id: &str,
+        who: &Identity,
+        f: impl FnOnce(&Entry) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        self.view(id, who, |e| {
+            if e.rec.phase == Phase::Running {
+                f(e)
+            } else {
+                Err(ApiError::not_running())
+            }
+        })
     }
 
     /// Runs `f` on a sandbox for which `allowed` holds (shared read access); 404 otherwise.
@@ -549,38 +559,17 @@ impl Sandboxes {
         self.write().remove(name);
     }
 
-    /// Starts `command` with `/bin/sh -c` in a Running sandbox (404 / 409 otherwise). The
-    /// caller must pass the result's pgid to [`Sandboxes::finish_command`] when done.
-    pub(crate) fn spawn_shell(&self, id: &str, who: &Identity, command: &str) -> Result<Spawned, ApiError> {
-        self.spawn_shell_with(id, who, command, std::process::Stdio::null())
-    }
-
-    /// [`Sandboxes::spawn_shell`] with the given stdin (e.g. piped, for agent invokes).
-    pub(crate) fn spawn_shell_with(
-        &self,
+    /// Starts `command` with `/bin/sh -c` in a Running sandbox of `who`'s (404 / 409 otherwise),
+    /// stdin from `stdin`, stdout and stderr piped.
+    pub(crate) fn spawn_shell(
+        self: &Arc<Self>,
         id: &str,
         who: &Identity,
         command: &str,
         stdin: std::process::Stdio,
-    ) -> Result<Spawned, ApiError> {
-        let mut map = self.write();
-        let e = match map.get_mut(id) {
-            Some(e) if who.can_access(&e.rec.owner.sub) => e,
-            _ => return Err(ApiError::sandbox_not_found(id)),
-        };
-        if e.rec.phase != Phase::Running {
-            return Err(ApiError::not_running());
-        }
-        let dir = self.workspace_dir(id);
-        let mut cmd = shell_command(e.holder.as_ref(), &dir, id, command);
-        cmd.stdin(stdin);
-        let child = isolation::spawn(cmd, e.holder.as_ref())
-            .map_err(|err| ApiError::internal(format!("exec failed: {err}")))?;
-        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
-        e.pgids.insert(pgid);
-        e.active += 1;
-        e.last_used = Instant::now();
-        Ok(Spawned { child, pgid })
+    ) -> Result<RunningCommand, ApiError> {
+        let stdio = [stdin, std::process::Stdio::piped(), std::process::Stdio::piped()];
+        self.spawn_attached(id, |rec| who.can_access(&rec.owner.sub), command, &[], stdio)
     }
 
     /// The PTY multiplexer terminals of sandbox `id` open: its own `devpts` instance's, seen
@@ -597,16 +586,16 @@ impl Sandboxes {
     }
 
     /// Starts `command` (`/bin/sh -c`, with `env` added) in a Running sandbox for a caller
-    /// `allowed` admits (shared access included), its standard streams on `stdio` (stdin,
-    /// stdout, stderr: a terminal's PTY). Counts as activity until [`Sandboxes::finish_command`].
+    /// `allowed` admits (404 for others, 409 when not Running), its standard streams on `stdio`
+    /// (stdin, stdout, stderr). Counts as activity until the command's [`Activity`] is dropped.
     pub(crate) fn spawn_attached(
-        &self,
+        self: &Arc<Self>,
         id: &str,
         allowed: impl FnOnce(&SandboxRecord) -> bool,
         command: &str,
         env: &[(&str, &str)],
         stdio: [std::process::Stdio; 3],
-    ) -> Result<Spawned, ApiError> {
+    ) -> Result<RunningCommand, ApiError> {
         let mut map = self.write();
         let e = match map.get_mut(id) {
             Some(e) if allowed(&e.rec) => e,
@@ -619,16 +608,20 @@ impl Sandboxes {
         let [stdin, stdout, stderr] = stdio;
         cmd.envs(env.iter().copied()).stdin(stdin).stdout(stdout).stderr(stderr);
         let child = isolation::spawn(cmd, e.holder.as_ref())
-            .map_err(|err| ApiError::internal(format!("failed to start the shell: {err}")))?;
+            .map_err(|err| ApiError::internal(format!("cannot start the command: {err}")))?;
         let pgid = child.id().map(|p| p as i32).unwrap_or(0);
         e.pgids.insert(pgid);
         e.active += 1;
         e.last_used = Instant::now();
-        Ok(Spawned { child, pgid })
+        Ok(RunningCommand {
+            child,
+            pgid,
+            activity: Activity::new(self.clone(), id, pgid),
+        })
     }
 
-    /// Records the end of a command started by [`Sandboxes::spawn_shell`].
-    pub(crate) fn finish_command(&self, id: &str, pgid: i32) {
+    /// Records the end of a command (its [`Activity`] dropped).
+    fn end_command(&self, id: &str, pgid: i32) {
         let mut map = self.write();
         if let Some(e) = map.get_mut(id) {
             e.active = e.active.saturating_sub(1);

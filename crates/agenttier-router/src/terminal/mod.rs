@@ -238,6 +238,7 @@ pub(crate) async fn connect(
         who,
         master: Arc::new(master),
         pgid: spawned.pgid,
+        _activity: spawned.activity,
         heartbeat: st.terminals.heartbeat,
         pong_timeout: st.terminals.pong_timeout,
     };

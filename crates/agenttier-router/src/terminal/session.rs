@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::pty::Master;
 use crate::auth::Identity;
 use crate::sandbox::Sandboxes;
+use crate::sandbox::command::{Activity, kill_group};
 use crate::sandbox::record::Phase;
 
 /// How often the session looks at its sandbox (stopped, deleted, share revoked).
@@ -32,6 +33,8 @@ pub(crate) struct Session {
     pub who: Identity,
     pub master: Arc<Master>,
     pub pgid: i32,
+    /// The shell's share of the sandbox's activity: released after the shell is killed.
+    pub _activity: Activity,
     pub heartbeat: Duration,
     pub pong_timeout: Duration,
 }
@@ -194,8 +197,8 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         self.master.kill_session();
-        crate::exec::kill_group(self.pgid);
-        self.sandboxes.finish_command(&self.sandbox, self.pgid);
+        kill_group(self.pgid);
+        // `_activity` is dropped after this, once the shell is gone.
     }
 }
 

@@ -99,3 +99,35 @@ fn output_is_capped_with_marker() {
     assert_eq!(j["stderr"], "bbbbbbbbbb");
     assert_eq!(j["exitCode"], 0);
 }
+
+/// A running exec keeps its sandbox from going idle; a client that walks away mid-exec ends the
+/// command, and the sandbox then goes idle as if the exec had finished.
+#[test]
+fn an_abandoned_exec_ends_and_its_sandbox_can_go_idle() {
+    use std::io::Write as _;
+    let (_r, http) = start();
+    http.create_from("left", "general-coding", r#","idleTimeout":"1s""#);
+    http.wait_phase("left", "Running");
+    let marker = sleep_marker(5151);
+    let body = serde_json::json!({ "command": format!("sleep {marker}"), "timeout": 120 }).to_string();
+    let mut socket = std::net::TcpStream::connect(http.base.trim_start_matches("http://")).unwrap();
+    write!(
+        socket,
+        "POST /api/v1/sandboxes/left/exec HTTP/1.1\r\nHost: localhost\r\nX-API-Key: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        http.key.as_deref().unwrap(),
+        body.len()
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while processes_matching(&["sleep", &marker]).is_empty() {
+        assert!(Instant::now() < deadline, "the exec never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Twice the idle timeout with the command running: still Running.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(http.phase("left").0, "Running");
+    drop(socket);
+    assert_eq!(http.wait_phase("left", "Stopped"), "Idle timeout exceeded");
+    assert!(processes_matching(&["sleep", &marker]).is_empty());
+}
