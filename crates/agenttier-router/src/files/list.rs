@@ -76,7 +76,7 @@ fn read_listing(root: &std::path::Path, dir: paths::Resolved) -> Result<Listing,
 
 /// The permission string `ls -la` prints: type, then rwx for user, group and others with
 /// setuid/setgid/sticky folded in.
-pub(super) fn mode_string(m: u32) -> String {
+pub(super) fn mode_string(m: nix::libc::mode_t) -> String {
     let kind = match SFlag::from_bits_truncate(m) & SFlag::S_IFMT {
         SFlag::S_IFDIR => 'd',
         SFlag::S_IFLNK => 'l',
@@ -86,7 +86,7 @@ pub(super) fn mode_string(m: u32) -> String {
         SFlag::S_IFSOCK => 's',
         _ => '-',
     };
-    let bit = |mask: u32, c: char| if m & mask != 0 { c } else { '-' };
+    let bit = |mask: nix::libc::mode_t, c: char| if m & mask != 0 { c } else { '-' };
     let special = |exec: bool, flag: bool, set: char| match (exec, flag) {
         (true, true) => set,
         (false, true) => set.to_ascii_uppercase(),

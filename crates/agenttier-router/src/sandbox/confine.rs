@@ -16,10 +16,10 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 
 use rustix::fs::{Mode, OFlags};
+#[cfg(target_os = "linux")]
 use rustix::thread::{CapabilitySet, LinkNameSpaceType};
 
 use super::view::View;
@@ -41,6 +41,7 @@ pub(crate) fn is_sandbox_uid(uid: u32) -> bool {
 
 /// The capabilities a platform pod keeps (the container runtime's default set); every other one
 /// is dropped from the bounding set of sandbox commands.
+#[cfg(target_os = "linux")]
 const POD_CAPABILITIES: [CapabilitySet; 14] = [
     CapabilitySet::CHOWN,
     CapabilitySet::DAC_OVERRIDE,
@@ -59,6 +60,7 @@ const POD_CAPABILITIES: [CapabilitySet; 14] = [
 ];
 
 /// Capabilities to drop: all the running kernel knows, but the pod set.
+#[cfg(target_os = "linux")]
 fn capabilities_to_drop() -> Vec<CapabilitySet> {
     let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
@@ -121,6 +123,7 @@ pub(crate) struct Confinement {
     /// The filesystem view the holder builds and enters (holder only).
     view: Option<View>,
     /// Capabilities removed from the bounding set.
+    #[cfg(target_os = "linux")]
     drop: Vec<CapabilitySet>,
 }
 
@@ -132,6 +135,7 @@ impl Confinement {
             user_ns,
             command: true,
             view: None,
+            #[cfg(target_os = "linux")]
             drop: capabilities_to_drop(),
         })
     }
@@ -144,6 +148,7 @@ impl Confinement {
             user_ns: None,
             command: false,
             view: Some(view),
+            #[cfg(target_os = "linux")]
             drop: Vec::new(),
         })
     }
@@ -169,10 +174,17 @@ impl Confinement {
             )?;
             rustix::io::write(&adj, OOM_SCORE_ADJ)?;
         }
-        let Some(user) = &self.user_ns else {
-            return Ok(());
-        };
-        rustix::thread::move_into_link_name_space(user.as_fd(), Some(LinkNameSpaceType::User))?;
+        match &self.user_ns {
+            Some(user) => self.become_root_of(user),
+            None => Ok(()),
+        }
+    }
+
+    /// Joins the user namespace `user` as its root, with the bounding set cut and
+    /// `no_new_privs` set (same constraints as [`Confinement::apply`]).
+    #[cfg(target_os = "linux")]
+    fn become_root_of(&self, user: &File) -> io::Result<()> {
+        rustix::thread::move_into_link_name_space(std::os::fd::AsFd::as_fd(user), Some(LinkNameSpaceType::User))?;
         for cap in &self.drop {
             rustix::thread::remove_capability_from_bounding_set(*cap)?;
         }
@@ -183,6 +195,12 @@ impl Confinement {
         let root_uid = rustix::process::Uid::ROOT;
         rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid)?;
         Ok(())
+    }
+
+    /// User namespaces are Linux only (no `Confinement` has one elsewhere).
+    #[cfg(not(target_os = "linux"))]
+    fn become_root_of(&self, _user: &File) -> io::Result<()> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 
     /// Makes `cmd` run [`Confinement::apply`] between fork and exec.

@@ -21,6 +21,9 @@ pub(crate) mod isolation;
 pub(crate) mod peer;
 pub(crate) mod record;
 pub(crate) mod spec;
+// The view is built with Linux mounts and `pivot_root`; elsewhere a stand-in refuses to build
+// one (namespaces are never available there, so it is never asked).
+#[cfg_attr(not(target_os = "linux"), path = "view_unsupported.rs")]
 mod view;
 
 use std::collections::{BTreeMap, HashSet};

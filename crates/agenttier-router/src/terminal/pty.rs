@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use rustix::fs::{Mode, OFlags};
+#[cfg(target_os = "linux")]
 use rustix::pty::OpenptFlags;
 use rustix::termios::Winsize;
 use tokio::io::unix::AsyncFd;
@@ -40,8 +41,7 @@ pub(crate) fn open(ptmx: &Path) -> io::Result<(Master, [Stdio; 3])> {
     let master = rustix::fs::open(ptmx, OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())?;
     rustix::pty::grantpt(&master)?;
     rustix::pty::unlockpt(&master)?;
-    let slave =
-        rustix::pty::ioctl_tiocgptpeer(&master, OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+    let slave = open_slave(&master)?;
     let (cols, rows) = DEFAULT_SIZE;
     set_size(&master, cols, rows)?;
     let flags = rustix::fs::fcntl_getfl(&master)?;
@@ -63,6 +63,25 @@ pub(crate) fn open(ptmx: &Path) -> io::Result<(Master, [Stdio; 3])> {
         },
         stdio,
     ))
+}
+
+/// The slave of `master`, opened from the master itself (no path a sandbox could swap).
+#[cfg(target_os = "linux")]
+fn open_slave(master: &OwnedFd) -> io::Result<OwnedFd> {
+    let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+    Ok(rustix::pty::ioctl_tiocgptpeer(master, flags)?)
+}
+
+/// The slave of `master`, by its name (systems without `TIOCGPTPEER` have no sandboxes with
+/// their own `/dev/pts` either).
+#[cfg(not(target_os = "linux"))]
+fn open_slave(master: &OwnedFd) -> io::Result<OwnedFd> {
+    let name = rustix::pty::ptsname(master, Vec::new())?;
+    Ok(rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
 }
 
 fn set_size(fd: impl AsFd, cols: u16, rows: u16) -> io::Result<()> {
