@@ -1,10 +1,14 @@
 //! The command line: every command, flag and argument (clap derive).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use agenttier::models::WORKSPACE;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
+
+use crate::complete::sandbox_names;
 
 /// The exit-code table shown at the end of `--help`.
 const EXIT_CODES: &str = "\
@@ -37,6 +41,40 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments, reading `-o` after `sandbox files archive` as `--dest`.
+    pub fn from_args() -> Cli {
+        Cli::parse_from(archive_short_dest(std::env::args_os()))
+    }
+}
+
+/// The Python CLI's `sandbox files archive ... -o FILE` names the archive's destination, while
+/// `-o` is the output format everywhere else here (clap cannot give one short flag two meanings).
+/// After the words `files archive`, up to a `--`, `-o FILE`, `-oFILE` and `-o=FILE` become
+/// `--dest FILE`; before them `-o` stays the format, so `agenttier -o json sandbox files archive
+/// ID -o out.zip` works.
+pub fn archive_short_dest(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    let Some(start) = args.windows(2).position(|w| w[0] == "files" && w[1] == "archive") else {
+        return args;
+    };
+    if !args[..start].iter().any(|a| a == "sandbox") {
+        return args;
+    }
+    for arg in &mut args[start + 2..] {
+        if arg == "--" {
+            break;
+        }
+        let Some(text) = arg.to_str() else { continue };
+        if text == "-o" {
+            *arg = OsString::from("--dest");
+        } else if let Some(value) = text.strip_prefix("-o") {
+            *arg = OsString::from(format!("--dest={}", value.strip_prefix('=').unwrap_or(value)));
+        }
+    }
+    args
 }
 
 /// Flags accepted by every command, before or after the command name.
@@ -144,10 +182,13 @@ pub enum Command {
     Admin(AdminCommand),
     /// Remove the saved credentials from the config file (the URL stays)
     Logout,
-    /// Print a shell completion script (e.g. `agenttier completions bash > /etc/bash_completion.d/agenttier`)
+    /// Print a shell completion script, with sandbox names (e.g. `source <(agenttier completions bash)`)
     Completions {
         /// The shell to generate completions for
         shell: clap_complete::Shell,
+        /// A self-contained script: commands and flags only, nothing runs on Tab (no sandbox names)
+        #[arg(long = "static")]
+        static_script: bool,
     },
     /// Serve the AgentTier tools to AI agents over the Model Context Protocol (stdio, or HTTP with --http)
     Mcp(crate::commands::mcp::McpArgs),
@@ -180,6 +221,7 @@ pub enum SandboxCommand {
     /// Show one sandbox
     Get {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
     },
     /// Create a sandbox from a template
@@ -187,17 +229,20 @@ pub enum SandboxCommand {
     /// Stop a sandbox (the workspace is kept)
     Stop {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
     },
     /// Resume a stopped sandbox
     Resume {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
     },
     /// Delete a sandbox and its workspace (permanent)
     #[command(visible_alias = "rm")]
     Delete {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
     },
     /// Run a one-shot command in a sandbox and exit with its exit code
@@ -209,6 +254,7 @@ pub enum SandboxCommand {
     /// Wait until a sandbox is Running
     Wait {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// How long to wait: seconds, or a duration such as 3m
         #[arg(long, default_value = "180", value_parser = parse_wait, value_name = "SECONDS")]
@@ -223,6 +269,7 @@ pub enum SandboxCommand {
     /// Clone a sandbox: a new sandbox from a snapshot of its workspace, with the same template
     Clone {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// Name of the clone (default: <id>-clone-<unix time>)
         #[arg(long)]
@@ -242,7 +289,7 @@ pub enum SandboxCommand {
         #[arg(value_enum)]
         action: BulkVerb,
         /// Sandbox ids
-        #[arg(required = true)]
+        #[arg(required = true, add = ArgValueCandidates::new(sandbox_names))]
         sandbox_ids: Vec<String>,
     },
     /// Create several sandboxes from one template in one request; one result per name
@@ -267,6 +314,7 @@ pub enum SandboxCommand {
     )]
     Shell {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// Run this command on the terminal instead of an interactive shell
         #[arg(long, short = 'c')]
@@ -278,6 +326,7 @@ pub enum SandboxCommand {
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// Sandbox id
+    #[arg(add = ArgValueCandidates::new(sandbox_names))]
     pub sandbox_id: String,
     /// New idle timeout, as a Go duration (applies at once)
     #[arg(long, value_parser = parse_go_duration, value_name = "DURATION")]
@@ -314,16 +363,19 @@ pub enum BackupsCommand {
     #[command(visible_alias = "ls")]
     List {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
     },
     /// Snapshot the workspace now
     Create {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
     },
     /// Restore a backup into a new sandbox
     Restore {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// Backup (snapshot) name
         snapshot: String,
@@ -334,6 +386,7 @@ pub enum BackupsCommand {
     /// Delete a backup
     Delete {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// Backup (snapshot) name
         snapshot: String,
@@ -346,11 +399,13 @@ pub enum ShareCommand {
     /// Show grants and share links
     List {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
     },
     /// Grant a user (id or e-mail) or a group access
     Grant {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// User id, e-mail, or group name
         identity: String,
@@ -364,6 +419,7 @@ pub enum ShareCommand {
     /// Revoke every grant of a user or group
     Revoke {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// User id, e-mail, or group name
         identity: String,
@@ -371,6 +427,7 @@ pub enum ShareCommand {
     /// Mint a share link (its token is printed once)
     Link {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// viewer or collaborator
         #[arg(long, default_value = "viewer")]
@@ -610,6 +667,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Sandbox id
+    #[arg(add = ArgValueCandidates::new(sandbox_names))]
     pub sandbox_id: String,
     /// Command timeout: seconds, or a duration such as 2m
     #[arg(long, default_value = "30", value_parser = parse_wait, value_name = "SECONDS")]
@@ -628,6 +686,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct ConfigureArgs {
     /// Sandbox id
+    #[arg(add = ArgValueCandidates::new(sandbox_names))]
     pub sandbox_id: String,
     /// Upload a local file: REMOTE=LOCAL (repeatable), e.g. /workspace/agent.py=./agent.py
     #[arg(long = "file", value_name = "REMOTE=LOCAL")]
@@ -647,6 +706,7 @@ pub struct ConfigureArgs {
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
     /// Sandbox id
+    #[arg(add = ArgValueCandidates::new(sandbox_names))]
     pub sandbox_id: String,
     /// Prompt, passed to the entrypoint as the `prompt` query parameter
     #[arg(long)]
@@ -668,11 +728,13 @@ pub enum PortsCommand {
     /// List forwarded ports
     List {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
     },
     /// Forward a port out of the sandbox
     Forward {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// Port inside the sandbox (1-65535)
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -684,6 +746,7 @@ pub enum PortsCommand {
     /// Remove a port forward
     Remove {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// Port inside the sandbox
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -701,6 +764,7 @@ pub enum FilesCommand {
     #[command(visible_alias = "list")]
     Ls {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// Directory to list
         #[arg(long, default_value = WORKSPACE, value_name = "DIR")]
@@ -709,6 +773,7 @@ pub enum FilesCommand {
     /// Write a file's raw bytes to stdout (the same in both output modes)
     Cat {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// File to print, e.g. /workspace/out.log
         path: String,
@@ -716,6 +781,7 @@ pub enum FilesCommand {
     /// Upload a local file (at most 32 MiB), creating parent directories
     Upload {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// Local file to upload
         local: PathBuf,
@@ -725,6 +791,7 @@ pub enum FilesCommand {
     /// Download a file to a local path (into it, when it is a directory)
     Download {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
         /// File in the sandbox
         remote: String,
@@ -734,8 +801,10 @@ pub enum FilesCommand {
     /// Download a zip archive of a directory
     Archive {
         /// Sandbox id
+        #[arg(add = ArgValueCandidates::new(sandbox_names))]
         sandbox_id: String,
-        /// Local zip file to write, or - for stdout
+        /// Local zip file to write, or - for stdout (`-o FILE` after `archive` too, as in the
+        /// Python CLI; the output format is then `--output`)
         #[arg(long, value_name = "FILE|-")]
         dest: String,
         /// Directory to archive (/workspace or below)
@@ -765,6 +834,7 @@ impl FilesCommand {
 #[command(group = clap::ArgGroup::new("content").required(true).args(["data", "file"]))]
 pub struct WriteArgs {
     /// Sandbox id
+    #[arg(add = ArgValueCandidates::new(sandbox_names))]
     pub sandbox_id: String,
     /// Destination in the sandbox, e.g. /workspace/notes.txt
     pub path: String,

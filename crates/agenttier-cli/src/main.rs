@@ -28,8 +28,8 @@
 //! scripts, with the same keys as the Python CLI's JSON output. Colour is used only when stdout
 //! is a terminal and `NO_COLOR` is unset; spinners and transfer progress bars only when stderr
 //! is a terminal. `sandbox files cat` and `sandbox files archive --dest -` write the raw bytes
-//! to stdout in both modes (the archive's destination is `--dest`, not `-o`, which stays the
-//! output format).
+//! to stdout in both modes. After `sandbox files archive`, `-o FILE` is the archive's
+//! destination (`--dest`), as in the Python CLI; everywhere else `-o` is the output format.
 //!
 //! # Exit codes
 //!
@@ -52,14 +52,13 @@
 
 mod cli;
 mod commands;
+mod complete;
 mod config;
 mod exit;
 mod output;
 mod views;
 
 use std::io::Write;
-
-use clap::Parser;
 
 /// `-v`: the SDK's request spans and events on stderr (`-vv`: everything at debug level; with
 /// either, `RUST_LOG` picks instead when set). Request logs hold no headers, so no credentials.
@@ -94,7 +93,9 @@ fn main() {
             "agenttier: internal error: {message}; please report it at https://github.com/agenttier/agenttier-rs/issues"
         );
     }));
-    let cli = cli::Cli::parse();
+    // `COMPLETE=<shell> agenttier ...`: the shell asking for completions; answers and exits.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command).complete();
+    let cli = cli::Cli::from_args();
     verbose(cli.global.verbose, cli.global.color);
     let code = match commands::run(cli) {
         Ok(code) => code,

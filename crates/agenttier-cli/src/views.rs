@@ -1,10 +1,14 @@
-//! JSON shapes of `--output json`: the keys of the Python CLI's JSON output (snake_case, `null`
-//! for an absent value), so scripts written for it keep working. Timestamps are RFC 3339.
+//! How results look. JSON shapes of `--output json`: the keys of the Python CLI's JSON output
+//! (snake_case, `null` for an absent value), so scripts written for it keep working; timestamps
+//! are RFC 3339. And the text view of one sandbox.
 
 use agenttier::models::{CommandResult, CurrentUser, FileEntry, ForwardedPort, SandboxInfo, Template};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+use crate::exit::Failure;
+use crate::output::Out;
 
 fn opt(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
@@ -187,4 +191,51 @@ pub struct Action<'a> {
     /// The port, for port actions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+}
+
+/// Something minted with its secret (an API key, a webhook's signing secret, a share link's
+/// token), printed once because the server never shows the secret again.
+#[derive(Serialize)]
+pub struct Minted<'a> {
+    /// The new thing's id.
+    pub id: &'a str,
+    /// The secret.
+    pub secret: &'a str,
+    /// When it stops working, if it does.
+    pub expires_at: Option<String>,
+}
+
+/// Prints one sandbox, as JSON or as `key: value` lines.
+pub fn describe(out: &mut Out, s: &SandboxInfo) -> Result<(), Failure> {
+    if out.json() {
+        return out.print_json(&Sandbox::from(s));
+    }
+    let created_by = s.created_by.as_ref().map_or(String::new(), |c| {
+        if c.email.is_empty() {
+            c.display_name.clone()
+        } else {
+            c.email.clone()
+        }
+    });
+    let fields = [
+        ("id", s.id().to_owned()),
+        ("name", s.name.clone()),
+        ("status", out.phase(s.phase.as_str())),
+        (
+            "template",
+            if s.template_ref.is_empty() {
+                "-".into()
+            } else {
+                s.template_ref.clone()
+            },
+        ),
+        ("namespace", s.namespace.clone()),
+        ("mode", s.mode.to_string()),
+        ("pod", s.pod_name.clone()),
+        ("created", rfc3339(s.created_at).unwrap_or_default()),
+        ("last active", rfc3339(s.last_activity_at).unwrap_or_default()),
+        ("created by", created_by),
+        ("message", s.message.clone()),
+    ];
+    out.fields(&fields)
 }

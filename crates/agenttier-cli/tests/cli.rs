@@ -7,6 +7,10 @@ use std::process::{Command, Output};
 use agenttier_router::{LocalRouter, RouterOptions};
 use serde_json::Value;
 
+#[path = "cli/platform.rs"]
+mod platform;
+#[path = "cli/pty.rs"]
+mod pty;
 #[path = "cli/shell.rs"]
 mod shell;
 
@@ -61,9 +65,18 @@ impl Fixture {
         Run::new(self.cmd().args(args).output().unwrap(), args, self.router.admin_key())
     }
 
+    /// Runs the CLI with `key` instead of the admin key; returns (exit code, stdout, stderr).
+    fn run_as(&self, key: &str, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd().env("AGENTTIER_API_KEY", key).args(args).output().unwrap();
+        let run = Run::new(out, args, NO_SECRET);
+        (run.code.unwrap_or(-1), run.stdout, run.stderr)
+    }
+
+    /// A successful run with `-o json` (given first: after `files archive`, `-o` is the
+    /// destination, and after `--` it belongs to the remote command).
     fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
+        let mut all = vec!["-o", "json"];
+        all.extend_from_slice(args);
         self.run(&all).ok().json()
     }
 
@@ -202,14 +215,67 @@ fn help_documents_the_exit_codes() {
 fn completions_for_every_shell() {
     let fx = Fixture::new();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let run = Run::new(
-            fx.bare().args(["completions", shell]).output().unwrap(),
-            &[shell],
-            NO_SECRET,
-        )
-        .ok();
-        assert!(run.stdout.contains("agenttier"), "{shell}");
+        for extra in [&[][..], &["--static"]] {
+            let mut args = vec!["completions", shell];
+            args.extend(extra);
+            let run = Run::new(fx.bare().args(&args).output().unwrap(), &args, NO_SECRET).ok();
+            assert!(run.stdout.contains("agenttier"), "{args:?}");
+            // The dynamic script calls the binary back; the static one never does.
+            assert_eq!(
+                run.stdout.contains("COMPLETE"),
+                extra.is_empty(),
+                "{args:?}: {}",
+                run.stdout
+            );
+        }
     }
+}
+
+#[test]
+fn completions_offer_the_callers_sandbox_names() {
+    let fx = Fixture::new();
+    for name in ["alpha", "alps", "beta"] {
+        fx.run(&["sandbox", "create", name, "--template", "general-coding"])
+            .ok();
+    }
+    // What the registered script runs at each Tab (fish: one candidate per line, tab, help).
+    let complete = |cmd: &mut Command, words: &[&str]| {
+        let out = cmd.env("COMPLETE", "fish").arg("--").args(words).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let all = complete(&mut fx.cmd(), &["agenttier", "sandbox", "get", ""]);
+    // The names, with their phase and template, then the flags.
+    let names: Vec<&str> = all
+        .lines()
+        .filter(|l| !l.starts_with('-'))
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha", "alps", "beta"], "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with("alpha\t") && l.ends_with("(general-coding)")),
+        "{all}"
+    );
+    let some = complete(&mut fx.cmd(), &["agenttier", "sandbox", "files", "ls", "al"]);
+    assert_eq!(
+        some.lines()
+            .map(|l| &l[..l.find('\t').unwrap_or(l.len())])
+            .collect::<Vec<_>>(),
+        ["alpha", "alps"],
+        "{some}"
+    );
+    // Commands still complete, and a later position is not a sandbox name.
+    let commands = complete(&mut fx.cmd(), &["agenttier", "sandbox", "st"]);
+    assert!(commands.lines().any(|l| l.starts_with("stop")), "{commands}");
+    let exec = complete(&mut fx.cmd(), &["agenttier", "sandbox", "exec", "alpha", "--", "al"]);
+    assert!(!exec.contains("alps"), "{exec}");
+    // Without a configured Router, or with a rejected key: no names, no error, no hang.
+    let no_names = |out: String| !out.lines().any(|l| !l.starts_with('-'));
+    assert!(no_names(complete(&mut fx.bare(), &["agenttier", "sandbox", "get", ""])));
+    let mut rejected = fx.cmd();
+    rejected.env("AGENTTIER_API_KEY", "atk_wrong");
+    assert!(no_names(complete(&mut rejected, &["agenttier", "sandbox", "get", ""])));
 }
 
 #[test]
@@ -1058,8 +1124,10 @@ fn files_archive_unzips_in_both_modes() {
     assert!(entries.contains_key("main.py"), "{:?}", entries.keys());
 
     // --dest -: the zip on stdout, in both modes
-    for extra in [&[][..], &["-o", "json"]] {
-        let mut args = vec![
+    for format in ["text", "json"] {
+        let args = [
+            "-o",
+            format,
             "sandbox",
             "files",
             "archive",
@@ -1069,13 +1137,47 @@ fn files_archive_unzips_in_both_modes() {
             "--dest",
             "-",
         ];
-        args.extend(extra);
         let entries = unzip(fx.bytes(&args));
         assert_eq!(entries["data/blob.bin"], blob);
     }
-    // --dest is required (and -o is not it)
+
+    // After `archive`, `-o FILE` is the destination, as in the Python CLI (every spelling);
+    // the format is then `--output`, or `-o` before `archive`.
+    for (i, spelling) in ["-o", "-o=", "-o"].iter().enumerate() {
+        let dest = fx.dir.path().join(format!("short{i}.zip"));
+        let dest = dest.to_str().unwrap();
+        let mut args = vec!["sandbox", "files", "archive", "ar"];
+        let joined = format!("{spelling}{dest}");
+        if i == 0 {
+            args.extend([*spelling, dest]);
+        } else {
+            args.push(&joined);
+        }
+        args.extend(["--output", "json"]);
+        let run = fx.run(&args).ok();
+        assert_eq!(run.json()["local"], dest, "{args:?}");
+        assert_eq!(unzip(std::fs::read(dest).unwrap())["app/main.py"], b"print('hi')\n");
+    }
+    let dest = fx.dir.path().join("mixed.zip");
+    let run = fx
+        .run(&[
+            "-o",
+            "json",
+            "sandbox",
+            "files",
+            "archive",
+            "ar",
+            "-o",
+            dest.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(run.json()["bytes"], std::fs::metadata(&dest).unwrap().len());
+    // Elsewhere `-o` is still the format only.
+    fx.run(&["sandbox", "files", "ls", "ar", "-o", "out.zip"]).code(2);
+
+    // A destination is required
     fx.run(&["sandbox", "files", "archive", "ar"]).code(2);
-    fx.run(&["sandbox", "files", "archive", "ar", "-o", "out.zip"]).code(2);
+    fx.run(&["sandbox", "files", "archive", "ar", "-o"]).code(2);
 }
 
 #[test]

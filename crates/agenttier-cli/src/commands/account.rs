@@ -11,6 +11,30 @@ use crate::exit::{Failure, OK};
 use crate::output::Out;
 use crate::views;
 
+/// Asks for an API key on the terminal without echoing it; `None` when the answer is empty (the
+/// login then keeps whatever credentials the environment or the config file provide).
+fn prompt_api_key() -> Result<Option<String>, Failure> {
+    let key = rpassword::prompt_password("API key (input hidden; Enter for none): ")
+        .map_err(|e| Failure::io("reading the API key from the terminal", &e))?;
+    let key = key.trim();
+    Ok((!key.is_empty()).then(|| key.to_owned()))
+}
+
+/// Secrets given as flags sit in the process list and the shell history: say so, and how not to.
+fn warn_if_on_argv() {
+    let on_argv = std::env::args_os().filter_map(|a| a.into_string().ok()).any(|a| {
+        ["--api-key", "--token"]
+            .iter()
+            .any(|flag| a == *flag || a.starts_with(&format!("{flag}=")))
+    });
+    if on_argv {
+        eprintln!(
+            "agenttier: warning: a secret given as a flag is visible in the process list and shell history; \
+             next time run `agenttier login` on a terminal (hidden prompt) or pipe it to --with-api-key / --with-token"
+        );
+    }
+}
+
 /// `agenttier version`
 pub fn version(out: &mut Out) -> Result<i32, Failure> {
     let version = env!("CARGO_PKG_VERSION");
@@ -27,8 +51,8 @@ pub fn version(out: &mut Out) -> Result<i32, Failure> {
 }
 
 /// `agenttier login`: saves the URL (flag or `AGENTTIER_API_URL`) and credentials (stdin with
-/// `--with-token` / `--with-api-key`, else flags or environment) to the config file, then checks
-/// them with `/user/me`.
+/// `--with-token` / `--with-api-key`, else flags or environment, else a hidden prompt on a
+/// terminal) to the config file, then checks them with `/user/me`.
 pub fn login(global: &Global, args: &LoginArgs, out: &mut Out) -> Result<i32, Failure> {
     let non_empty = |v: &Option<String>| v.as_deref().filter(|v| !v.trim().is_empty()).map(str::to_owned);
     let url = non_empty(&global.api_url)
@@ -50,7 +74,13 @@ pub fn login(global: &Global, args: &LoginArgs, out: &mut Out) -> Result<i32, Fa
     let (key, token) = match from_stdin {
         Some(secret) if args.with_token => (None, Some(secret)),
         Some(secret) => (Some(secret), None),
-        None => (non_empty(&global.api_key), non_empty(&global.token)),
+        None => match (non_empty(&global.api_key), non_empty(&global.token)) {
+            (None, None) if std::io::IsTerminal::is_terminal(&std::io::stdin()) => (prompt_api_key()?, None),
+            given => {
+                warn_if_on_argv();
+                given
+            }
+        },
     };
     if key.is_some() || token.is_some() {
         // New credentials replace the old ones entirely, so a stale key cannot shadow a new token.

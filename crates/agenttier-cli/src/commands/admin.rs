@@ -1,8 +1,7 @@
-//! `preferences`, `admin`, `sandbox bulk-create`, `cluster set-warm-pool | set-headroom`: the
-//! client calls the other commands do not cover. Reports are JSON, as `cluster` and `policy`.
+//! `preferences`, `admin` and `sandbox bulk-create`. Reports are JSON, as `cluster` and `policy`.
 
 use agenttier::blocking::Client;
-use agenttier::models::{CreateSandbox, HeadroomConfig, PoolTarget, SandboxFilter, SandboxPhase};
+use agenttier::models::{CreateSandbox, SandboxFilter, SandboxPhase};
 
 use super::CmdResult;
 use super::template::read_text;
@@ -65,27 +64,4 @@ pub fn bulk_create(client: &Client, out: &mut Out, template: &str, names: &[Stri
         out.table(&["NAME", "STATUS", "ERROR"], &rows, |_, _, c| c.to_owned())?;
     }
     Ok(if failed { OTHER } else { OK })
-}
-
-/// `cluster set-warm-pool TEMPLATE=COUNT...`
-pub fn set_warm_pool(client: &Client, out: &mut Out, pools: &[(String, String)]) -> CmdResult {
-    let mut targets = Vec::new();
-    for (template, count) in pools {
-        let count: i64 = count
-            .parse()
-            .map_err(|_| Failure::config(format!("{template}={count}: the count must be a whole number (0-10)")))?;
-        targets.push(PoolTarget::new(template, count));
-    }
-    out.print_json(&client.warm_pool().configure(&targets)?)?;
-    Ok(OK)
-}
-
-/// `cluster set-headroom --replicas N [--cpu C --memory M]`
-pub fn set_headroom(client: &Client, out: &mut Out, replicas: i64, size: Option<(String, String)>) -> CmdResult {
-    let mut config = HeadroomConfig::new(replicas);
-    if let Some((cpu, memory)) = size {
-        config = config.size(cpu, memory);
-    }
-    out.print_json(&client.cluster().set_headroom(&config)?)?;
-    Ok(OK)
 }

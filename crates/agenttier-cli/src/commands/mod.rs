@@ -3,16 +3,22 @@
 mod account;
 mod admin;
 mod agent;
+mod api_keys;
+mod cluster;
 mod completions;
 mod files;
+mod governance;
 pub(crate) mod mcp;
-mod platform;
+mod modify;
 mod ports;
 mod sandbox;
+mod share;
 mod shell;
+mod snapshots;
 mod template;
+mod webhooks;
 
-use agenttier::blocking::Client;
+use agenttier::blocking::{Client, ClientBuilder};
 
 use crate::cli::{BackupsCommand, Cli, Command, PortsCommand, SandboxCommand, ShareCommand, TemplateCommand};
 use crate::config;
@@ -49,11 +55,21 @@ fn user_agent() -> String {
 
 /// A client for `endpoint`.
 pub fn client(endpoint: config::Endpoint) -> Result<Client, Failure> {
+    client_tuned(endpoint, |builder| builder)
+}
+
+/// A client for `endpoint`, with `tune` applied to its builder (e.g. shorter timeouts).
+pub fn client_tuned(
+    endpoint: config::Endpoint,
+    tune: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Result<Client, Failure> {
     let url = endpoint.url.clone();
-    let mut builder = Client::builder()
-        .base_url(endpoint.url)
-        .auth(endpoint.auth)
-        .user_agent(user_agent());
+    let mut builder = tune(
+        Client::builder()
+            .base_url(endpoint.url)
+            .auth(endpoint.auth)
+            .user_agent(user_agent()),
+    );
     if let Some(path) = &endpoint.cacert {
         builder = builder
             .add_root_certificates_file(path)
@@ -67,7 +83,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
     let mut out = Out::new(cli.global.output, cli.global.color);
     match cli.command {
         Command::Version => account::version(&mut out),
-        Command::Completions { shell } => completions::print(shell, &mut out),
+        Command::Completions { shell, static_script } => completions::print(shell, static_script, &mut out),
         Command::Login(args) => account::login(&cli.global, &args, &mut out),
         Command::Logout => account::logout(&mut out),
         Command::Mcp(args) => mcp::serve(&cli.global, args, out),
@@ -92,12 +108,12 @@ fn dispatch(command: Command, client: &Client, out: &mut Out) -> CmdResult {
         Command::Template(cmd) => template::run(cmd, client, out),
         Command::Configure(args) => agent::configure(client, out, args),
         Command::Invoke(args) => agent::invoke(client, out, args),
-        Command::ApiKeys(cmd) => platform::api_keys(cmd, client, out),
-        Command::Webhooks(cmd) => platform::webhooks(cmd, client, out),
-        Command::Policy(cmd) => platform::policy(cmd, client, out),
-        Command::Audit => platform::audit(client, out),
-        Command::Analytics(cmd) => platform::analytics(cmd, client, out),
-        Command::Cluster(cmd) => platform::cluster(cmd, client, out),
+        Command::ApiKeys(cmd) => api_keys::api_keys(cmd, client, out),
+        Command::Webhooks(cmd) => webhooks::webhooks(cmd, client, out),
+        Command::Policy(cmd) => governance::policy(cmd, client, out),
+        Command::Audit => governance::audit(client, out),
+        Command::Analytics(cmd) => governance::analytics(cmd, client, out),
+        Command::Cluster(cmd) => cluster::cluster(cmd, client, out),
         Command::Preferences(cmd) => admin::preferences(cmd, client, out),
         Command::Admin(cmd) => admin::admin(cmd, client, out),
         Command::Version | Command::Login(_) | Command::Logout | Command::Mcp(_) | Command::Completions { .. } => {

@@ -3,11 +3,11 @@
 use std::io::Write;
 
 use agenttier::blocking::Client;
-use agenttier::models::{CreateSandbox, Exec, SandboxFilter, SandboxInfo, SandboxPhase};
+use agenttier::models::{CreateSandbox, Exec, SandboxFilter, SandboxPhase};
 
 use super::{CmdResult, files, ports};
 use crate::cli::{CreateArgs, ExecArgs, SandboxCommand};
-use crate::exit::{self, Failure, OK};
+use crate::exit::{self, OK};
 use crate::output::{Out, Spinner};
 use crate::views::{self, Action};
 
@@ -49,12 +49,12 @@ pub fn run(cmd: SandboxCommand, client: &Client, out: &mut Out) -> CmdResult {
             name,
             snapshot_class,
             wait,
-        } => super::platform::clone(client, out, &sandbox_id, name, snapshot_class, wait),
-        SandboxCommand::Update(args) => super::platform::update(client, out, args),
-        SandboxCommand::Bulk { action, sandbox_ids } => super::platform::bulk(client, out, action, &sandbox_ids),
+        } => super::snapshots::clone(client, out, &sandbox_id, name, snapshot_class, wait),
+        SandboxCommand::Update(args) => super::modify::update(client, out, args),
+        SandboxCommand::Bulk { action, sandbox_ids } => super::modify::bulk(client, out, action, &sandbox_ids),
         SandboxCommand::BulkCreate { template, names } => super::admin::bulk_create(client, out, &template, &names),
-        SandboxCommand::Backups(cmd) => super::platform::backups(cmd, client, out),
-        SandboxCommand::Share(cmd) => super::platform::share(cmd, client, out),
+        SandboxCommand::Backups(cmd) => super::snapshots::backups(cmd, client, out),
+        SandboxCommand::Share(cmd) => super::share::share(cmd, client, out),
         SandboxCommand::Shell { sandbox_id, command } => super::shell::run(client, &sandbox_id, command),
     }
 }
@@ -97,43 +97,8 @@ fn list(client: &Client, out: &mut Out, namespace: Option<String>, status: Optio
 
 fn get(client: &Client, out: &mut Out, id: &str) -> CmdResult {
     let info = client.sandbox_info(id)?;
-    describe(out, &info)?;
+    views::describe(out, &info)?;
     Ok(OK)
-}
-
-/// Prints one sandbox, as JSON or as `key: value` lines.
-pub(super) fn describe(out: &mut Out, s: &SandboxInfo) -> Result<(), Failure> {
-    if out.json() {
-        return out.print_json(&views::Sandbox::from(s));
-    }
-    let created_by = s.created_by.as_ref().map_or(String::new(), |c| {
-        if c.email.is_empty() {
-            c.display_name.clone()
-        } else {
-            c.email.clone()
-        }
-    });
-    let fields = [
-        ("id", s.id().to_owned()),
-        ("name", s.name.clone()),
-        ("status", out.phase(s.phase.as_str())),
-        (
-            "template",
-            if s.template_ref.is_empty() {
-                "-".into()
-            } else {
-                s.template_ref.clone()
-            },
-        ),
-        ("namespace", s.namespace.clone()),
-        ("mode", s.mode.to_string()),
-        ("pod", s.pod_name.clone()),
-        ("created", views::rfc3339(s.created_at).unwrap_or_default()),
-        ("last active", views::rfc3339(s.last_activity_at).unwrap_or_default()),
-        ("created by", created_by),
-        ("message", s.message.clone()),
-    ];
-    out.fields(&fields)
 }
 
 fn create(client: &Client, out: &mut Out, args: CreateArgs) -> CmdResult {

@@ -73,7 +73,7 @@ fn definition(args: TemplateEditArgs, base: Option<TemplateDefinition>) -> Resul
     let mut def = match &args.file {
         Some(file) => {
             let text = read_text(file)?;
-            let doc: Value = serde_norway::from_str(&text)
+            let doc: Value = yaml_serde::from_str(&text)
                 .map_err(|e| Failure::config(format!("{file} is neither JSON nor YAML: {e}")))?;
             TemplateDefinition::from_value(doc).map_err(|e| Failure::config(format!("{file}: {e}")))?
         }

@@ -176,7 +176,7 @@ impl Kubeconfig {
     /// Parses YAML (or JSON); relative paths are resolved against `dir`.
     pub fn from_yaml(text: &str, dir: Option<&Path>) -> Result<Self> {
         let mut config: Kubeconfig =
-            serde_norway::from_str(text).map_err(|e| Error::config(format!("invalid kubeconfig: {e}")))?;
+            yaml_serde::from_str(text).map_err(|e| Error::config(format!("invalid kubeconfig: {e}")))?;
         if let Some(dir) = dir {
             let fix = |p: &mut Option<PathBuf>| {
                 if let Some(path) = p.as_mut().filter(|p| p.is_relative() && !p.as_os_str().is_empty()) {

@@ -203,17 +203,31 @@ impl Confinement {
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
 
-    /// Makes `cmd` run [`Confinement::apply`] between fork and exec.
-    // The one `unsafe` of the router: a `pre_exec` hook is the only way to give a child a user
-    // namespace (a multithreaded process may not join one itself) and a cgroup before it runs
-    // anything. `apply` is async-signal-safe: raw system calls on file descriptors and values
-    // prepared before the fork, no allocation, no lock. Tested by every namespaced exec.
-    #[allow(unsafe_code)]
+    /// Makes `cmd` run [`Confinement::apply`] between fork and exec (see [`prepare`]).
     pub(crate) fn attach(self: &Arc<Self>, cmd: &mut tokio::process::Command) {
-        let this = self.clone();
-        // SAFETY: see above; the closure only calls `apply`.
-        unsafe {
-            cmd.pre_exec(move || this.apply());
-        }
+        prepare(cmd, Some(self.clone()));
+    }
+}
+
+/// Makes `cmd` start as a sandbox process should, between fork and exec: every signal back to
+/// its default disposition, then `confinement` applied when there is one. A signal the router
+/// inherited as ignored stays ignored across `exec` (a shell's `cmd &` job ignores SIGINT and
+/// SIGQUIT), so without this Ctrl-C in a terminal would interrupt nothing; a container runtime
+/// resets them the same way.
+// The one `unsafe` of the router: a `pre_exec` hook is the only way to give a child a user
+// namespace (a multithreaded process may not join one itself) and a cgroup before it runs
+// anything. The hook is async-signal-safe: `sigaction`, raw system calls on file descriptors and
+// values prepared before the fork, no allocation, no lock. Tested by every namespaced exec.
+#[allow(unsafe_code)]
+pub(crate) fn prepare(cmd: &mut tokio::process::Command, confinement: Option<Arc<Confinement>>) {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: see above; the closure only sets default dispositions and calls `apply`.
+    unsafe {
+        cmd.pre_exec(move || {
+            for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
+                signal(sig, SigHandler::SigDfl).map_err(io::Error::from)?;
+            }
+            confinement.as_ref().map_or(Ok(()), |c| c.apply())
+        });
     }
 }

@@ -431,6 +431,7 @@ pub(crate) fn shell_command(holder: Option<&Holder>, dir: &Path, sandbox: &str, 
 /// in its cgroups, and inside its namespaces and user namespace when there are some.
 pub(crate) fn spawn(mut cmd: Command, holder: Option<&Holder>) -> std::io::Result<Child> {
     let Some(h) = holder else {
+        super::confine::prepare(&mut cmd, None);
         return cmd.spawn();
     };
     h.confinement.attach(&mut cmd);

@@ -131,3 +131,25 @@ fn an_abandoned_exec_ends_and_its_sandbox_can_go_idle() {
     assert_eq!(http.wait_phase("left", "Stopped"), "Idle timeout exceeded");
     assert!(processes_matching(&["sleep", &marker]).is_empty());
 }
+
+/// A router started from a shell's background job (`agenttier-router serve &`) inherits SIGINT
+/// and SIGQUIT ignored; its sandbox commands must not, or Ctrl-C in a terminal interrupts
+/// nothing. Ignore them in this process (the router's) and look at what a command gets.
+#[test]
+#[cfg(target_os = "linux")]
+fn commands_start_with_default_signal_dispositions_whatever_the_router_ignores() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    #[allow(unsafe_code)]
+    // SAFETY: replacing a default disposition by SIG_IGN installs no handler.
+    unsafe {
+        signal(Signal::SIGINT, SigHandler::SigIgn).unwrap();
+        signal(Signal::SIGQUIT, SigHandler::SigIgn).unwrap();
+    }
+    let (_r, http) = start();
+    http.create_running("sigs");
+    let j = http.exec("sigs", "grep SigIgn /proc/self/status");
+    let line = j["stdout"].as_str().unwrap().trim();
+    let ignored = u64::from_str_radix(line.trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    // Bits 0..31 are signals 1..31; 32 and 33 are glibc's own, which libc calls cannot change.
+    assert_eq!(ignored & 0x7fff_ffff, 0, "{line}");
+}

@@ -4,53 +4,10 @@
 
 use std::process::Command;
 
-use agenttier_router::{LocalRouter, RouterOptions};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_agenttier");
-
-struct Fixture {
-    router: LocalRouter,
-    dir: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        Fixture {
-            router: LocalRouter::start(RouterOptions::default()).expect("router starts"),
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// Runs the CLI with `key`; returns (exit code, stdout, stderr).
-    fn run_as(&self, key: &str, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(BIN)
-            .env_remove("AGENTTIER_TOKEN")
-            .env("AGENTTIER_CONFIG", self.dir.path().join("config.json"))
-            .env("HOME", self.dir.path())
-            .env("AGENTTIER_API_URL", self.router.url())
-            .env("AGENTTIER_API_KEY", key)
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr,
-        )
-    }
-
-    /// Runs as admin with `-o json`, expecting success.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["-o", "json"];
-        all.extend_from_slice(args);
-        let (code, stdout, stderr) = self.run_as(self.router.admin_key(), &all);
-        assert_eq!(code, 0, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
-    }
-}
+use super::pty::OnPty;
+use super::{BIN, Fixture};
 
 #[test]
 fn clone_update_backups_share_and_bulk() {
@@ -438,6 +395,49 @@ fn login_from_stdin_logout_and_xdg_config_home() {
     assert_eq!(code, 3, "no credentials any more: {text}");
     let (code, text) = run(&["logout"], "");
     assert_eq!((code, text.trim()), (0, "No saved credentials"));
+}
+
+#[test]
+fn login_on_a_terminal_prompts_for_a_hidden_key_and_argv_secrets_get_a_warning() {
+    let fx = Fixture::new();
+    let config = fx.dir.path().join("prompted.json");
+    let key = fx.router.admin_key().to_owned();
+    let mut base = fx.bare();
+    base.env("AGENTTIER_CONFIG", &config)
+        .env("AGENTTIER_API_URL", fx.router.url());
+    let mut pty = OnPty::start(base, &["login"]);
+    pty.wait_for("API key (input hidden");
+    pty.type_keys(&format!("{key}\r"));
+    assert_eq!(pty.wait_exit(), 0, "{:?}", pty.screen());
+    assert!(!pty.screen().contains(&key), "the key was echoed: {:?}", pty.screen());
+    assert!(pty.screen().contains("Saved config"), "{:?}", pty.screen());
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(saved["api_key"], key.as_str());
+
+    // Enter alone: no key saved, and the login check then fails for want of credentials.
+    let empty = fx.dir.path().join("empty.json");
+    let mut base = fx.bare();
+    base.env("AGENTTIER_CONFIG", &empty)
+        .env("AGENTTIER_API_URL", fx.router.url());
+    let mut pty = OnPty::start(base, &["login"]);
+    pty.wait_for("API key (input hidden");
+    pty.type_keys("\r");
+    assert_eq!(pty.wait_exit(), 3, "{:?}", pty.screen());
+    assert!(!std::fs::read_to_string(&empty).unwrap().contains("api_key"));
+
+    // A secret on argv still works (scripts rely on it), with a warning saying what to use instead.
+    let out = fx
+        .bare()
+        .args(["login", "--api-url", fx.router.url(), &format!("--api-key={key}")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("--with-api-key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&key), "{stderr}");
 }
 
 #[test]
