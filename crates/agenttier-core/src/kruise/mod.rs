@@ -31,6 +31,9 @@
 
 pub mod config;
 pub mod exec;
+#[cfg(feature = "kube")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
+pub mod kube;
 pub mod models;
 pub mod params;
 pub mod request;
