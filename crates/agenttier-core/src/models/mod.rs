@@ -7,18 +7,21 @@
 
 mod account;
 mod agent;
+mod backup;
+mod bulk;
+mod clone;
 mod cluster;
 mod exec;
 mod files;
 mod governance;
 mod health;
 mod install_log;
-mod manage;
 mod policy;
 mod port;
 mod sandbox;
 mod sharing;
 mod template;
+mod update;
 mod user;
 mod webhook;
 
@@ -39,6 +42,11 @@ pub use template::{Template, TemplateDefinition};
 pub use user::CurrentUser;
 
 pub use account::{ActionGroup, ApiKey, ApiKeyCreated, CreateApiKey};
+pub use backup::{Backup, BackupKind, create_backup_body, restore_body};
+pub use bulk::{
+    BulkAction, BulkActionResult, BulkCreateResult, ItemStatus, QuotaWouldExceed, bulk_action_body, bulk_create_body,
+};
+pub use clone::{CloneResult, CloneSandbox};
 pub use cluster::{
     ClusterNodes, ClusterStatus, Headroom, HeadroomConfig, Node, NodeResources, NodeSummary, PoolTarget, WarmPool,
     WarmPoolConfig, WarmPoolStatus, warm_pool_body,
@@ -46,12 +54,8 @@ pub use cluster::{
 pub use governance::{
     AdminSandbox, AuditEvent, CostReport, NamespacePolicy, Policies, Policy, TemplateCost, UsageReport,
 };
-pub use manage::{
-    Backup, BackupKind, BulkAction, BulkActionResult, BulkCreateResult, CloneResult, CloneSandbox, ItemStatus,
-    QuotaWouldExceed, Resources, UpdateResult, UpdateSandbox, bulk_action_body, bulk_create_body, create_backup_body,
-    restore_body,
-};
 pub use sharing::{CreateShareLink, GrantShare, Share, ShareLevel, ShareLink, ShareLinkCreated, SharingInfo};
+pub use update::{Resources, UpdateResult, UpdateSandbox};
 pub use webhook::{CreateWebhook, Delivery, Webhook, WebhookCreated, WebhookEvent, WebhookPayload};
 
 /// Serde adapter: `null` (or absence, with `#[serde(default)]`) decodes as an empty list.
