@@ -8,7 +8,9 @@
 mod account;
 mod admin;
 mod agent;
+mod backups;
 mod builder;
+mod bulk;
 mod cluster;
 pub(crate) mod endpoint;
 mod exchange;
@@ -17,10 +19,10 @@ mod guard;
 mod handle;
 #[cfg(feature = "kruise")]
 pub mod kruise;
-mod manage;
 mod preview;
 mod raw;
 mod sandbox;
+mod sharing;
 mod templates;
 mod terminal;
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
@@ -38,8 +40,9 @@ pub use terminal::{Terminal, TerminalReader, TerminalWriter};
 
 pub use account::{ApiKeys, PreferenceMap, Preferences};
 pub use admin::{Admin, Analytics, Audit, Governance};
+pub use backups::Backups;
 pub use cluster::{Cluster, WarmPools};
 pub use guard::SandboxGuard;
-pub use manage::{Backups, Sharing};
 pub use raw::{HttpResponse, RawRequest, StreamedResponse};
+pub use sharing::Sharing;
 pub use webhooks::Webhooks;

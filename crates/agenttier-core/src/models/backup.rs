@@ -3,9 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::sandbox::check_name;
 use super::{nullable, string_enum};
-use crate::{Result, timestamp};
+use crate::timestamp;
 
 /// Kind of a backup.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -45,33 +44,6 @@ pub struct Backup {
     pub restore_size: Option<String>,
 }
 
-/// Body of a backup create (`snapshotClass` is the only field the Router reads).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CreateBackupBody {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) snapshot_class: Option<String>,
-}
-
-/// Body of a backup create.
-pub fn create_backup_body(snapshot_class: Option<&str>) -> serde_json::Value {
-    serde_json::to_value(CreateBackupBody {
-        snapshot_class: snapshot_class.map(str::to_owned),
-    })
-    .unwrap_or_default()
-}
-
-/// Body of a restore: the new sandbox's name, validated.
-pub fn restore_body(name: Option<&str>) -> Result<serde_json::Value> {
-    match name {
-        Some(n) => {
-            check_name(n)?;
-            Ok(serde_json::json!({ "name": n }))
-        }
-        None => Ok(serde_json::json!({})),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +56,5 @@ mod tests {
         .unwrap();
         assert_eq!(k.kind, BackupKind::Clone);
         assert!(k.created_at.is_some());
-        assert!(restore_body(Some("ok-1")).is_ok());
     }
 }

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CreateSandbox, Violation, nullable, nullable_list, string_enum};
-use crate::{Error, Result};
+use super::{Violation, nullable, nullable_list, string_enum};
+use crate::Error;
 
 /// Outcome of one item of a bulk call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -31,12 +31,6 @@ impl ItemStatus {
     pub fn is_success(&self) -> bool {
         matches!(self, ItemStatus::Created | ItemStatus::Ok)
     }
-}
-
-/// Body of `POST /sandboxes/bulk`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct BulkCreateBody<'a> {
-    pub(crate) items: &'a [CreateSandbox],
 }
 
 /// One result of a bulk create, by position in the request.
@@ -78,41 +72,6 @@ impl BulkAction {
             BulkAction::Delete => "delete",
         }
     }
-}
-
-/// Body of `POST /sandboxes/bulk-action`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct BulkActionBody<'a> {
-    pub(crate) action: &'static str,
-    pub(crate) ids: &'a [String],
-}
-
-/// The body of a bulk create, refusing what the Router would refuse (no items, an invalid item).
-pub fn bulk_create_body(items: &[CreateSandbox]) -> Result<serde_json::Value> {
-    if items.is_empty() {
-        return Err(Error::invalid_input("a bulk create needs at least one item"));
-    }
-    for item in items {
-        item.validate()?;
-    }
-    serde_json::to_value(BulkCreateBody { items })
-        .map_err(|e| Error::invalid_input(format!("cannot encode the bulk create: {e}")))
-}
-
-/// The body of a bulk action, refusing an empty id list or an empty id.
-pub fn bulk_action_body<S: AsRef<str>>(action: BulkAction, ids: &[S]) -> Result<serde_json::Value> {
-    let ids: Vec<String> = ids.iter().map(|s| s.as_ref().to_owned()).collect();
-    if ids.is_empty() {
-        return Err(Error::invalid_input("a bulk action needs at least one sandbox id"));
-    }
-    if ids.iter().any(String::is_empty) {
-        return Err(Error::invalid_input("sandbox ids must not be empty"));
-    }
-    serde_json::to_value(BulkActionBody {
-        action: action.as_str(),
-        ids: &ids,
-    })
-    .map_err(|e| Error::invalid_input(format!("cannot encode the bulk action: {e}")))
 }
 
 /// One result of a bulk action, by sandbox id.
@@ -172,13 +131,5 @@ mod tests {
         )
         .unwrap();
         assert!(b[0].status.is_success() && !b[1].status.is_success());
-    }
-
-    #[test]
-    fn bulk_bodies() {
-        assert!(bulk_create_body(&[]).is_err());
-        assert!(bulk_action_body::<&str>(BulkAction::Stop, &[]).is_err());
-        let b = bulk_action_body(BulkAction::Delete, &["a", "b"]).unwrap();
-        assert_eq!(b, serde_json::json!({"action":"delete","ids":["a","b"]}));
     }
 }

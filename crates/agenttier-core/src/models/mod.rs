@@ -35,6 +35,7 @@ pub use health::Health;
 pub use install_log::decode_install_log;
 pub use policy::Violation;
 pub use port::{ForwardPortRequest, ForwardedPort};
+pub(crate) use sandbox::check_name;
 pub use sandbox::{
     CreateSandbox, CreatedBy, SandboxFilter, SandboxInfo, SandboxMode, SandboxPhase, StorageSpec, TemplateRef,
 };
@@ -42,14 +43,12 @@ pub use template::{Template, TemplateDefinition};
 pub use user::CurrentUser;
 
 pub use account::{ActionGroup, ApiKey, ApiKeyCreated, CreateApiKey};
-pub use backup::{Backup, BackupKind, create_backup_body, restore_body};
-pub use bulk::{
-    BulkAction, BulkActionResult, BulkCreateResult, ItemStatus, QuotaWouldExceed, bulk_action_body, bulk_create_body,
-};
+pub use backup::{Backup, BackupKind};
+pub use bulk::{BulkAction, BulkActionResult, BulkCreateResult, ItemStatus, QuotaWouldExceed};
 pub use clone::{CloneResult, CloneSandbox};
 pub use cluster::{
     ClusterNodes, ClusterStatus, Headroom, HeadroomConfig, Node, NodeResources, NodeSummary, PoolTarget, WarmPool,
-    WarmPoolConfig, WarmPoolStatus, warm_pool_body,
+    WarmPoolConfig, WarmPoolStatus,
 };
 pub use governance::{
     AdminSandbox, AuditEvent, CostReport, NamespacePolicy, Policies, Policy, TemplateCost, UsageReport,
