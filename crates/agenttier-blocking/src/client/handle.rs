@@ -85,7 +85,7 @@ impl Client {
     }
 
     /// Looks a sandbox up (one request) and returns its handle; a missing sandbox, or one the
-    /// caller may not see, is [`Error::NotFound`].
+    /// caller may not see, is [`Error::NotFound`](agenttier_core::Error::NotFound).
     pub async fn get_sandbox(&self, id: &str) -> Result<Sandbox> {
         let info = self.sandbox_info(id).await?;
         let namespace = if info.namespace.is_empty() {
