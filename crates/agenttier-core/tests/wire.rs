@@ -11,7 +11,7 @@
 //! the Router parses both with `time.ParseDuration`.
 //!
 //! Operations without an example body in the spec (preferences, policies, template replace)
-//! are checked by method and URL only.
+//! are checked by method and URL, and for a JSON body, not its content.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
