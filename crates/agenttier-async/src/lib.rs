@@ -45,14 +45,7 @@ pub mod kruise {
 
 pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
 pub use agenttier_core::{ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
-pub use client::{
-    Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
-    Webhooks,
-};
-pub use client::{Agent, Client, ClientBuilder, DEFAULT_WAIT, FileReader, Files, InvokeStream, Sandbox};
-pub use client::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
-pub use client::{Terminal, TerminalReader, TerminalWriter};
-pub use fileio::{ReadSource, WriteSink};
+crate::client_exports!(client);
 /// The reqwest this client is built on (its exact version), for [`ClientBuilder::reqwest_client`].
 pub use reqwest;
 

@@ -1,13 +1,14 @@
 //! Sans-IO core of the AgentTier Rust SDK.
 //!
-//! Everything here is pure: models, the error type, the auth chain, request descriptors,
-//! response mapping, the SSE parser, the retry decision and Go-duration handling. The blocking
-//! and async client crates only move bytes and sleep; every decision they make is taken here,
-//! once. Most users want the `agenttier` facade crate instead of this one.
+//! Everything here is pure: models, the error type, the auth chain, request descriptors (one
+//! per Router operation, in [`api`]), response mapping, the SSE parser, the retry decision and
+//! Go-duration handling. The blocking and async client crates only move bytes and sleep; every
+//! decision they make is taken here, once. Most users want the `agenttier` facade crate instead of this one.
 
 // docs.rs (nightly, `--cfg docsrs`) labels feature-gated items with the features they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod api;
 pub mod auth;
 pub mod config;
 // Plumbing of the client crates, not part of the semver-stable API.

@@ -86,19 +86,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The reqwest the async client is built on, for [`ClientBuilder::reqwest_client`].
 #[cfg(feature = "async")]
 pub use agenttier_async::reqwest;
+// The client types, listed once in the shared client source; the `cfg` inside labels them on
+// docs.rs, the one outside keeps the path from being resolved without the feature.
 #[cfg(feature = "async")]
-pub use agenttier_async::{
-    Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
-    Webhooks,
-};
-#[cfg(feature = "async")]
-pub use agenttier_async::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
-#[cfg(feature = "async")]
-pub use agenttier_async::{FileReader, Files, ReadSource, WriteSink};
-#[cfg(feature = "async")]
-pub use agenttier_async::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
-#[cfg(feature = "async")]
-pub use agenttier_async::{Terminal, TerminalReader, TerminalWriter};
+agenttier_async::client_exports!(agenttier_async, #[cfg(feature = "async")]);
 pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
 pub use agenttier_core::webhook;
 
@@ -131,14 +122,7 @@ pub mod blocking {
     pub use agenttier_blocking::kruise;
     /// The ureq the blocking client is built on, for [`ClientBuilder::ureq_agent`].
     pub use agenttier_blocking::ureq;
-    pub use agenttier_blocking::{
-        Admin, Analytics, ApiKeys, Audit, Backups, Cluster, Governance, PreferenceMap, Preferences, Sharing, WarmPools,
-        Webhooks,
-    };
-    pub use agenttier_blocking::{Agent, Client, ClientBuilder, DEFAULT_WAIT, InvokeStream, Sandbox};
-    pub use agenttier_blocking::{FileReader, Files, ReadSource, WriteSink};
-    pub use agenttier_blocking::{HttpResponse, RawRequest, SandboxGuard, StreamedResponse};
-    pub use agenttier_blocking::{Terminal, TerminalReader, TerminalWriter};
+    agenttier_blocking::client_exports!(agenttier_blocking);
 }
 
 /// The README's Rust examples, compiled as doctests so that they cannot rot.

@@ -1,11 +1,9 @@
 //! The caller's API keys and preferences (wire spec §8.2–§8.3): `client.api_keys()`,
 //! `client.preferences()`.
 
-use agenttier_core::Result;
 use agenttier_core::models::{ApiKey, ApiKeyCreated, CreateApiKey};
-use agenttier_core::request::{Request, segment};
+use agenttier_core::{Result, api};
 
-use super::handle::non_empty;
 use super::{Client, exchange};
 use crate::maybe;
 
@@ -43,7 +41,7 @@ impl ApiKeys {
     pub async fn list(&self) -> Result<Vec<ApiKey>> {
         exchange::list(
             &self.client.transport,
-            &Request::get("/user/api-keys"),
+            &api::account::list_api_keys(),
             "keys",
             "list api keys",
         )
@@ -52,15 +50,13 @@ impl ApiKeys {
 
     /// Mints a key; the secret is only in this answer.
     pub async fn create(&self, params: CreateApiKey) -> Result<ApiKeyCreated> {
-        params.validate()?;
-        let req = Request::post("/user/api-keys").json(&params)?;
+        let req = api::account::create_api_key(&params)?;
         exchange::json(&self.client.transport, &req, "create api key").await
     }
 
     /// Revokes a key by id (admins may revoke anyone's).
     pub async fn revoke(&self, key_id: &str) -> Result<()> {
-        non_empty(key_id, "key id")?;
-        let req = Request::delete(format!("/user/api-keys/{}", segment(key_id)));
+        let req = api::account::revoke_api_key(key_id)?;
         exchange::send(&self.client.transport, &req).await?;
         Ok(())
     }
@@ -70,17 +66,12 @@ impl ApiKeys {
 impl Preferences {
     /// The stored preferences (`{}` when none).
     pub async fn get(&self) -> Result<PreferenceMap> {
-        exchange::json(
-            &self.client.transport,
-            &Request::get("/user/preferences"),
-            "get preferences",
-        )
-        .await
+        exchange::json(&self.client.transport, &api::account::preferences(), "get preferences").await
     }
 
     /// Replaces the preferences; returns what was stored.
     pub async fn put(&self, prefs: &PreferenceMap) -> Result<PreferenceMap> {
-        let req = Request::put("/user/preferences").json(prefs)?;
+        let req = api::account::put_preferences(prefs)?;
         exchange::json(&self.client.transport, &req, "put preferences").await
     }
 }

@@ -4,12 +4,11 @@
 //! (`admin_required`).
 
 use agenttier_core::Result;
+use agenttier_core::api::{admin, governance};
 use agenttier_core::models::{
     AdminSandbox, AuditEvent, CostReport, NamespacePolicy, Policies, Policy, SandboxFilter, UsageReport,
 };
-use agenttier_core::request::{Request, segment};
 
-use super::handle::non_empty;
 use super::{Client, exchange};
 use crate::maybe;
 
@@ -69,41 +68,33 @@ struct ClusterPolicyReply {
 impl Governance {
     /// The cluster policy and every namespace policy.
     pub async fn policies(&self) -> Result<Policies> {
-        exchange::json(
-            &self.client.transport,
-            &Request::get("/governance/policies"),
-            "get policies",
-        )
-        .await
+        exchange::json(&self.client.transport, &governance::policies(), "get policies").await
     }
 
     /// Replaces the cluster policy (admin); returns what is now in force.
     pub async fn set_cluster_policy(&self, policy: &Policy) -> Result<Policy> {
-        let req = Request::put("/governance/policies").json(policy)?;
+        let req = governance::set_cluster_policy(policy)?;
         let reply: ClusterPolicyReply = exchange::json(&self.client.transport, &req, "set cluster policy").await?;
         Ok(reply.policy)
     }
 
     /// One namespace's own policy (empty when it has none).
     pub async fn namespace_policy(&self, namespace: &str) -> Result<Policy> {
-        non_empty(namespace, "namespace")?;
-        let req = Request::get(format!("/governance/policies/{}", segment(namespace)));
+        let req = governance::namespace_policy(namespace)?;
         let reply: NamespacePolicy = exchange::json(&self.client.transport, &req, "get namespace policy").await?;
         Ok(reply.policy)
     }
 
     /// Replaces one namespace's policy (admin).
     pub async fn set_namespace_policy(&self, namespace: &str, policy: &Policy) -> Result<Policy> {
-        non_empty(namespace, "namespace")?;
-        let req = Request::put(format!("/governance/policies/{}", segment(namespace))).json(policy)?;
+        let req = governance::set_namespace_policy(namespace, policy)?;
         let reply: NamespacePolicy = exchange::json(&self.client.transport, &req, "set namespace policy").await?;
         Ok(reply.policy)
     }
 
     /// Removes one namespace's policy (admin; removing none is not an error).
     pub async fn delete_namespace_policy(&self, namespace: &str) -> Result<()> {
-        non_empty(namespace, "namespace")?;
-        let req = Request::delete(format!("/governance/policies/{}", segment(namespace)));
+        let req = governance::delete_namespace_policy(namespace)?;
         exchange::send(&self.client.transport, &req).await?;
         Ok(())
     }
@@ -111,10 +102,7 @@ impl Governance {
     /// The policy in force in a namespace (the Router's default namespace when `None`): the
     /// cluster policy overridden field by field by the namespace's.
     pub async fn effective(&self, namespace: Option<&str>) -> Result<NamespacePolicy> {
-        let mut req = Request::get("/governance/effective");
-        if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
-            req = req.query("namespace", ns);
-        }
+        let req = governance::effective(namespace);
         exchange::json(&self.client.transport, &req, "get effective policy").await
     }
 }
@@ -126,7 +114,7 @@ impl Audit {
     pub async fn events(&self) -> Result<Vec<AuditEvent>> {
         exchange::list(
             &self.client.transport,
-            &Request::get("/audit/events"),
+            &admin::audit_events(),
             "events",
             "list audit events",
         )
@@ -138,12 +126,12 @@ impl Audit {
 impl Analytics {
     /// Sandbox counts and start-up times.
     pub async fn usage(&self) -> Result<UsageReport> {
-        exchange::json(&self.client.transport, &Request::get("/analytics/usage"), "get usage").await
+        exchange::json(&self.client.transport, &admin::usage(), "get usage").await
     }
 
     /// Cost estimate.
     pub async fn costs(&self) -> Result<CostReport> {
-        exchange::json(&self.client.transport, &Request::get("/analytics/costs"), "get costs").await
+        exchange::json(&self.client.transport, &admin::costs(), "get costs").await
     }
 }
 
@@ -152,19 +140,13 @@ impl Admin {
     /// Every owner's sandboxes (the filter's namespace applies; the Router ignores a phase
     /// here), each with its scoped keys.
     pub async fn sandboxes(&self, filter: SandboxFilter) -> Result<Vec<AdminSandbox>> {
-        let query = filter.query().into_iter().filter(|(k, _)| *k == "namespace");
-        let req = Request::get("/admin/sandboxes").queries(query);
+        let req = admin::sandboxes(&filter);
         exchange::list(&self.client.transport, &req, "sandboxes", "list all sandboxes").await
     }
 
     /// Sharing across sandboxes. The platform answers `{}` (a stub); the local router lists
     /// the sandboxes that have grants or links under `sandboxes`.
     pub async fn sharing(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
-        exchange::json(
-            &self.client.transport,
-            &Request::get("/admin/sharing"),
-            "get sharing overview",
-        )
-        .await
+        exchange::json(&self.client.transport, &admin::sharing(), "get sharing overview").await
     }
 }

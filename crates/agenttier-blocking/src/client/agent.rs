@@ -4,9 +4,8 @@ use agenttier_core::models::{
     Configure, ConfigureEvent, ConfigureResult, Invoke, InvokeCollector, InvokeEvent, InvokeResult, LogStream,
     fold_configure,
 };
-use agenttier_core::request::{Accept, Request};
 use agenttier_core::sse::SseEvent;
-use agenttier_core::{Error, Result};
+use agenttier_core::{Error, Result, api};
 
 use super::{Sandbox, exchange};
 use crate::client::wire::SseStream;
@@ -80,10 +79,7 @@ impl Agent {
         configure: Configure,
         mut on_log: impl FnMut(&LogStream, &str) + Send,
     ) -> Result<ConfigureResult> {
-        configure.validate()?;
-        let req = Request::post(self.sandbox.path("/configure"))
-            .json(&configure)?
-            .accept(Accept::EventStream);
+        let req = api::agent::configure(self.sandbox.id(), &configure)?;
         let mut stream = exchange::stream(&self.sandbox.client.transport, &req).await?;
         while let Some(raw) = stream.next_item().await {
             let event = ConfigureEvent::decode(&raw?)?;
@@ -108,11 +104,7 @@ impl Agent {
 
     /// Runs the entrypoint once and returns its events as they happen.
     pub async fn invoke_stream(&self, invoke: Invoke) -> Result<InvokeStream> {
-        invoke.validate()?;
-        let req = Request::post(self.sandbox.path("/invoke"))
-            .queries(invoke.query())
-            .bytes(invoke.body, invoke.content_type)
-            .accept(Accept::EventStream);
+        let req = api::agent::invoke(self.sandbox.id(), invoke)?;
         let inner = exchange::stream(&self.sandbox.client.transport, &req).await?;
         Ok(InvokeStream { inner, invoke_id: None })
     }
@@ -120,9 +112,7 @@ impl Agent {
     /// Cancels a running invocation: its whole process tree ends, and its stream ends with an
     /// `Exit` event whose reason is `Canceled`.
     pub async fn invoke_cancel(&self, invoke_id: &str) -> Result<()> {
-        super::handle::non_empty(invoke_id, "invoke id")?;
-        let body = serde_json::json!({ "invokeId": invoke_id });
-        let req = Request::post(self.sandbox.path("/invoke/cancel")).json(&body)?;
+        let req = api::agent::invoke_cancel(self.sandbox.id(), invoke_id)?;
         exchange::send(&self.sandbox.client.transport, &req).await?;
         Ok(())
     }
@@ -130,7 +120,7 @@ impl Agent {
     /// The last 8 KiB of output of the last install run by [`configure`](Self::configure);
     /// [`Error::NotFound`] when none ran (or the last configure skipped its install).
     pub async fn install_log(&self) -> Result<String> {
-        let req = Request::get(self.sandbox.path("/configure/install-log"));
+        let req = api::agent::install_log(self.sandbox.id());
         let resp = exchange::send(&self.sandbox.client.transport, &req).await?;
         agenttier_core::models::decode_install_log(&resp.body)
     }

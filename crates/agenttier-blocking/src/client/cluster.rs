@@ -2,10 +2,10 @@
 //! `client.cluster()`.
 
 use agenttier_core::Result;
+use agenttier_core::api::cluster;
 use agenttier_core::models::{
-    ClusterNodes, ClusterStatus, Headroom, HeadroomConfig, PoolTarget, WarmPoolConfig, WarmPoolStatus, warm_pool_body,
+    ClusterNodes, ClusterStatus, Headroom, HeadroomConfig, PoolTarget, WarmPoolConfig, WarmPoolStatus,
 };
-use agenttier_core::request::Request;
 
 use super::{Client, exchange};
 use crate::maybe;
@@ -38,17 +38,12 @@ impl Client {
 impl WarmPools {
     /// The pools and their readiness.
     pub async fn status(&self) -> Result<WarmPoolStatus> {
-        exchange::json(
-            &self.client.transport,
-            &Request::get("/warmpool/status"),
-            "get warm pool",
-        )
-        .await
+        exchange::json(&self.client.transport, &cluster::warm_pool_status(), "get warm pool").await
     }
 
     /// Replaces the configuration (admin); an empty list clears it.
     pub async fn configure(&self, pools: &[PoolTarget]) -> Result<WarmPoolConfig> {
-        let req = Request::put("/warmpool/config").json(&warm_pool_body(pools)?)?;
+        let req = cluster::configure_warm_pool(pools)?;
         exchange::json(&self.client.transport, &req, "configure warm pool").await
     }
 }
@@ -57,38 +52,22 @@ impl WarmPools {
 impl Cluster {
     /// Node, pod and headroom counts.
     pub async fn status(&self) -> Result<ClusterStatus> {
-        exchange::json(
-            &self.client.transport,
-            &Request::get("/cluster/status"),
-            "get cluster status",
-        )
-        .await
+        exchange::json(&self.client.transport, &cluster::status(), "get cluster status").await
     }
 
     /// Each node's capacity and requests (admin).
     pub async fn nodes(&self) -> Result<ClusterNodes> {
-        exchange::json(
-            &self.client.transport,
-            &Request::get("/cluster/nodes"),
-            "get cluster nodes",
-        )
-        .await
+        exchange::json(&self.client.transport, &cluster::nodes(), "get cluster nodes").await
     }
 
     /// The headroom configuration.
     pub async fn headroom(&self) -> Result<Headroom> {
-        exchange::json(
-            &self.client.transport,
-            &Request::get("/cluster/headroom"),
-            "get headroom",
-        )
-        .await
+        exchange::json(&self.client.transport, &cluster::headroom(), "get headroom").await
     }
 
     /// Changes the headroom (admin).
     pub async fn set_headroom(&self, config: &HeadroomConfig) -> Result<Headroom> {
-        config.validate()?;
-        let req = Request::put("/cluster/headroom").json(config)?;
+        let req = cluster::set_headroom(config)?;
         exchange::json(&self.client.transport, &req, "set headroom").await
     }
 }

@@ -3,14 +3,15 @@
 //! Transfers are streamed in chunks in both flavours: uploads read the source as the request
 //! body is sent, downloads write each chunk as it arrives, so memory stays flat whatever the
 //! size. Only [`Files::read`] and [`Files::write`] hold a whole file, by definition. Paths are
-//! checked before any request ([`RemotePath`]): see that type for the rules.
+//! checked before any request ([`RemotePath`](agenttier_core::models::RemotePath)): see that type
+//! for the rules.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use agenttier_core::models::{FileEntry, MAX_FILE_BYTES, RemotePath, WriteResult, check_file_size};
-use agenttier_core::request::{Accept, Request};
-use agenttier_core::{Error, Result, response};
+use agenttier_core::models::{FileEntry, MAX_FILE_BYTES, WriteResult, check_file_size};
+use agenttier_core::request::Request;
+use agenttier_core::{Error, Result, api, response};
 
 use super::{Sandbox, exchange};
 use crate::client::wire::Download;
@@ -79,10 +80,6 @@ impl Files {
         self
     }
 
-    fn file_request(&self, method: http::Method, path: &RemotePath) -> Request {
-        Request::new(method, self.sandbox.path(&format!("/files/{}", path.url_tail())))
-    }
-
     fn report(&self, done: u64, total: Option<u64>) {
         if let Some(progress) = &self.progress {
             progress(done, total);
@@ -94,8 +91,7 @@ impl Files {
 impl Files {
     /// The entries of a directory (`.` and `..` left out).
     pub async fn list(&self, dir: &str) -> Result<Vec<FileEntry>> {
-        let dir = RemotePath::dir(dir)?;
-        let req = Request::get(self.sandbox.path("/files/")).query("path", dir.absolute());
+        let req = api::files::list(self.sandbox.id(), dir)?;
         exchange::list(&self.sandbox.client.transport, &req, "entries", "list files").await
     }
 
@@ -126,8 +122,7 @@ impl Files {
     /// Opens a file for streaming reads (see [`FileReader`]); a missing file is
     /// [`Error::NotFound`].
     pub async fn open(&self, path: &str) -> Result<FileReader> {
-        let path = RemotePath::file(path)?;
-        let req = self.file_request(http::Method::GET, &path).accept(Accept::Bytes);
+        let req = api::files::download(self.sandbox.id(), path)?;
         let inner = exchange::download(&self.sandbox.client.transport, &req).await?;
         Ok(FileReader { inner })
     }
@@ -135,12 +130,7 @@ impl Files {
     /// Writes `data` (bytes or text) to a file, creating parent directories and replacing
     /// what was there.
     pub async fn write(&self, path: &str, data: impl Into<Vec<u8>>) -> Result<WriteResult> {
-        let data = data.into();
-        let path = RemotePath::file(path)?;
-        check_file_size(data.len() as u64)?;
-        let req = self
-            .file_request(http::Method::PUT, &path)
-            .bytes(data, "application/octet-stream");
+        let req = api::files::write(self.sandbox.id(), path, data.into())?;
         exchange::json(&self.sandbox.client.transport, &req, "write a file").await
     }
 
@@ -150,25 +140,24 @@ impl Files {
     /// swapped by accident: the local side is a [`Path`], the remote side a `&str`, and a `&str`
     /// is not a `&Path`, so swapped arguments do not compile.
     pub async fn upload(&self, local: &Path, remote: &str) -> Result<WriteResult> {
-        let remote = RemotePath::file(remote)?;
+        let req = api::files::upload(self.sandbox.id(), remote)?;
         let (file, len) = fileio::open(local)
             .await
             .map_err(|e| Error::local_io(format!("opening {}", local.display()), e))?;
         check_file_size(len)?;
-        self.put(&remote, file, Some(len)).await
+        self.put(&req, file, Some(len)).await
     }
 
     /// Uploads everything `reader` yields (at most 32 MiB: the upload fails locally, without
     /// creating the file, as soon as the reader goes past the limit).
     pub async fn upload_from<R: ReadSource>(&self, reader: R, remote: &str) -> Result<WriteResult> {
-        let remote = RemotePath::file(remote)?;
-        self.put(&remote, reader, None).await
+        let req = api::files::upload(self.sandbox.id(), remote)?;
+        self.put(&req, reader, None).await
     }
 
-    async fn put<R: ReadSource>(&self, remote: &RemotePath, reader: R, len: Option<u64>) -> Result<WriteResult> {
-        let req = self.file_request(http::Method::PUT, remote);
+    async fn put<R: ReadSource>(&self, req: &Request, reader: R, len: Option<u64>) -> Result<WriteResult> {
         let progress = |done: u64| self.report(done, len);
-        let resp = exchange::upload(&self.sandbox.client.transport, &req, reader, len, &progress).await?;
+        let resp = exchange::upload(&self.sandbox.client.transport, req, reader, len, &progress).await?;
         response::decode("upload a file", &resp.body)
     }
 
@@ -177,15 +166,13 @@ impl Files {
     /// `download(remote_path, local_path)`; the local side is a [`Path`], so swapped arguments
     /// do not compile.
     pub async fn download(&self, remote: &str, local: &Path) -> Result<u64> {
-        let remote = RemotePath::file(remote)?;
-        let req = self.file_request(http::Method::GET, &remote).accept(Accept::Bytes);
+        let req = api::files::download(self.sandbox.id(), remote)?;
         self.fetch_to_path(&req, local).await
     }
 
     /// Downloads a file into `writer` and returns its size.
     pub async fn download_to<W: WriteSink>(&self, remote: &str, writer: W) -> Result<u64> {
-        let remote = RemotePath::file(remote)?;
-        let req = self.file_request(http::Method::GET, &remote).accept(Accept::Bytes);
+        let req = api::files::download(self.sandbox.id(), remote)?;
         self.fetch(&req, writer).await
     }
 
@@ -194,21 +181,14 @@ impl Files {
     /// holding their target. Remote directory first, local file second (the Python SDK's
     /// order); the local side is a [`Path`], so swapped arguments do not compile.
     pub async fn archive(&self, dir: &str, local: &Path) -> Result<u64> {
-        let req = self.archive_request(dir)?;
+        let req = api::files::archive(self.sandbox.id(), dir)?;
         self.fetch_to_path(&req, local).await
     }
 
     /// Streams a zip of a directory into `writer` and returns its size.
     pub async fn archive_to<W: WriteSink>(&self, dir: &str, writer: W) -> Result<u64> {
-        let req = self.archive_request(dir)?;
+        let req = api::files::archive(self.sandbox.id(), dir)?;
         self.fetch(&req, writer).await
-    }
-
-    fn archive_request(&self, dir: &str) -> Result<Request> {
-        let dir = RemotePath::dir(dir)?;
-        Ok(Request::get(self.sandbox.path("/archive"))
-            .query("path", dir.absolute())
-            .accept(Accept::Bytes))
     }
 
     async fn fetch_to_path(&self, req: &Request, local: &Path) -> Result<u64> {

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use agenttier_core::api;
 use agenttier_core::models::{CreateSandbox, CurrentUser, SandboxFilter, SandboxInfo, Template};
-use agenttier_core::request::{Request, segment};
-use agenttier_core::{ClientConfig, Error, Result};
+use agenttier_core::{ClientConfig, Result};
 
 use super::{ClientBuilder, Sandbox, exchange};
 use crate::maybe;
@@ -58,8 +58,7 @@ impl Client {
     /// Creates a sandbox and returns its handle at once (phase `Creating`); call
     /// [`Sandbox::wait_until_running`] before using it.
     pub async fn create_sandbox(&self, params: CreateSandbox) -> Result<Sandbox> {
-        params.validate()?;
-        let req = Request::post("/sandboxes").json(&params)?;
+        let req = api::sandboxes::create(&params)?;
         let created: SandboxInfo = exchange::json(&self.transport, &req, "create sandbox").await?;
         let id = if created.id().is_empty() {
             params.name().to_owned()
@@ -81,12 +80,12 @@ impl Client {
 
     /// Lists the sandboxes the caller may see, optionally filtered.
     pub async fn list_sandboxes(&self, filter: SandboxFilter) -> Result<Vec<SandboxInfo>> {
-        let req = Request::get("/sandboxes").queries(filter.query());
+        let req = api::sandboxes::list(&filter);
         exchange::list(&self.transport, &req, "sandboxes", "list sandboxes").await
     }
 
     /// Looks a sandbox up (one request) and returns its handle; a missing sandbox, or one the
-    /// caller may not see, is [`Error::NotFound`].
+    /// caller may not see, is [`Error::NotFound`](agenttier_core::Error::NotFound).
     pub async fn get_sandbox(&self, id: &str) -> Result<Sandbox> {
         let info = self.sandbox_info(id).await?;
         let namespace = if info.namespace.is_empty() {
@@ -100,39 +99,21 @@ impl Client {
 
     /// The current description of a sandbox.
     pub async fn sandbox_info(&self, id: &str) -> Result<SandboxInfo> {
-        non_empty(id, "sandbox id")?;
-        let req = Request::get(format!("/sandboxes/{}", segment(id)));
-        exchange::json(&self.transport, &req, "get sandbox").await
+        exchange::json(&self.transport, &api::sandboxes::get(id)?, "get sandbox").await
     }
 
     /// Lists the cluster sandbox templates.
     pub async fn list_templates(&self) -> Result<Vec<Template>> {
-        exchange::list(
-            &self.transport,
-            &Request::get("/templates"),
-            "templates",
-            "list templates",
-        )
-        .await
+        exchange::list(&self.transport, &api::templates::list(), "templates", "list templates").await
     }
 
     /// One template by name.
     pub async fn get_template(&self, name: &str) -> Result<Template> {
-        non_empty(name, "template name")?;
-        let req = Request::get(format!("/templates/{}", segment(name)));
-        exchange::json(&self.transport, &req, "get template").await
+        exchange::json(&self.transport, &api::templates::get(name)?, "get template").await
     }
 
     /// Who the Router thinks the caller is.
     pub async fn current_user(&self) -> Result<CurrentUser> {
-        exchange::json(&self.transport, &Request::get("/user/me"), "current user").await
-    }
-}
-
-pub(crate) fn non_empty(value: &str, what: &str) -> Result<()> {
-    if value.is_empty() {
-        Err(Error::invalid_input(format!("{what} must not be empty")))
-    } else {
-        Ok(())
+        exchange::json(&self.transport, &api::account::current_user(), "current user").await
     }
 }

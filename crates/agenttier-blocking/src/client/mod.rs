@@ -8,7 +8,9 @@
 mod account;
 mod admin;
 mod agent;
+mod backups;
 mod builder;
+mod bulk;
 mod cluster;
 pub(crate) mod endpoint;
 mod exchange;
@@ -17,10 +19,10 @@ mod guard;
 mod handle;
 #[cfg(feature = "kruise")]
 pub mod kruise;
-mod manage;
 mod preview;
 mod raw;
 mod sandbox;
+mod sharing;
 mod templates;
 mod terminal;
 #[cfg(any(feature = "rustls", feature = "native-tls"))]
@@ -38,8 +40,29 @@ pub use terminal::{Terminal, TerminalReader, TerminalWriter};
 
 pub use account::{ApiKeys, PreferenceMap, Preferences};
 pub use admin::{Admin, Analytics, Audit, Governance};
+pub use backups::Backups;
 pub use cluster::{Cluster, WarmPools};
 pub use guard::SandboxGuard;
-pub use manage::{Backups, Sharing};
 pub use raw::{HttpResponse, RawRequest, StreamedResponse};
+pub use sharing::Sharing;
 pub use webhooks::Webhooks;
+// The streamed-transfer traits are the flavour's own (`fileio.rs`) but part of the client's API.
+pub use crate::fileio::{ReadSource, WriteSink};
+
+/// Re-exports every public client type from `$from`: `client` in the flavour crates, the
+/// flavour crate in the facade. The attributes given (the facade's `cfg`) are put on the
+/// re-export, so docs.rs labels the items with the feature they need. The one list of these
+/// names; a type added to the client is added here.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! client_exports {
+    ($from:ident $(, #[$attr:meta])*) => {
+        $(#[$attr])*
+        pub use $from::{
+            Admin, Agent, Analytics, ApiKeys, Audit, Backups, Client, ClientBuilder, Cluster, DEFAULT_WAIT, FileReader,
+            Files, Governance, HttpResponse, InvokeStream, PreferenceMap, Preferences, RawRequest, ReadSource, Sandbox,
+            SandboxGuard, Sharing, StreamedResponse, Terminal, TerminalReader, TerminalWriter, WarmPools, Webhooks,
+            WriteSink,
+        };
+    };
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use agenttier_core::models::Health;
 use agenttier_core::request::{Accept, Request, check_raw_path};
-use agenttier_core::{Error, Result, response};
+use agenttier_core::{Error, Result, api, response};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -77,18 +77,15 @@ impl Client {
     /// let status: serde_json::Value = resp.json()?;
     /// ```
     pub fn request(&self, method: Method, path: &str) -> RawRequest {
-        RawRequest {
-            client: self.clone(),
-            req: check_raw_path(path).map(|()| Request::new(method, path).prefix("")),
-        }
+        let req = check_raw_path(path).map(|()| Request::new(method, path).prefix(""));
+        RawRequest::new(self.clone(), req)
     }
 }
 
 impl RawRequest {
-    /// A request that will fail with `error` when sent.
-    pub(crate) fn with_error(mut self, error: Error) -> Self {
-        self.req = Err(error);
-        self
+    /// A request of `client`; an `Err` is returned by `send`.
+    pub(crate) fn new(client: Client, req: Result<Request>) -> Self {
+        RawRequest { client, req }
     }
 
     fn map(mut self, f: impl FnOnce(Request) -> Result<Request>) -> Self {
@@ -171,8 +168,8 @@ impl Client {
     /// Whether the Router is up (`/healthz`; an error when it does not answer `200`) and ready
     /// to serve (`/readyz`; not being ready is reported in the result, not as an error).
     pub async fn health(&self) -> Result<Health> {
-        exchange::send(&self.transport, &Request::get("/healthz").prefix("")).await?;
-        match exchange::send(&self.transport, &Request::get("/readyz").prefix("")).await {
+        exchange::send(&self.transport, &api::health::healthz()).await?;
+        match exchange::send(&self.transport, &api::health::readyz()).await {
             Ok(resp) => Ok(Health::from_readyz(resp.status, &resp.body)),
             Err(e) if e.status() == Some(503) => {
                 let body = e.api().map(|a| a.body.clone()).unwrap_or_default();
@@ -184,8 +181,7 @@ impl Client {
 
     /// The Router's Prometheus metrics, as exposition text (`/metrics`).
     pub async fn metrics(&self) -> Result<String> {
-        let req = Request::get("/metrics").prefix("").accept(Accept::Bytes);
-        let resp = exchange::send(&self.transport, &req).await?;
+        let resp = exchange::send(&self.transport, &api::health::metrics()).await?;
         String::from_utf8(resp.body).map_err(|e| response::decode_error("read metrics", "not UTF-8 text", e.as_bytes()))
     }
 }

@@ -1,10 +1,13 @@
-//! The sandbox handle: lifecycle, exec and ports of one sandbox.
+//! The sandbox handle: lifecycle (stop, resume, delete, clone, update), exec and ports of one
+//! sandbox.
 
 use std::time::{Duration, Instant};
 
-use agenttier_core::models::{CommandResult, Exec, ForwardPortRequest, ForwardedPort, SandboxInfo, SandboxPhase};
-use agenttier_core::request::{Request, segment};
-use agenttier_core::{Error, Result};
+use agenttier_core::models::{
+    CloneResult, CloneSandbox, CommandResult, Exec, ForwardedPort, SandboxInfo, SandboxPhase, UpdateResult,
+    UpdateSandbox,
+};
+use agenttier_core::{Error, Result, api};
 
 use super::{Client, exchange};
 use crate::maybe;
@@ -52,8 +55,14 @@ impl Sandbox {
         &self.client
     }
 
-    pub(crate) fn path(&self, rest: &str) -> String {
-        format!("/sandboxes/{}{rest}", segment(&self.id))
+    /// A handle on the sandbox a clone or restore of this one is creating.
+    pub(crate) fn made_from(&self, result: &CloneResult) -> Sandbox {
+        let namespace = if result.namespace.is_empty() {
+            self.namespace.clone()
+        } else {
+            result.namespace.clone()
+        };
+        Sandbox::new(self.client.clone(), result.name.clone(), result.name.clone(), namespace)
     }
 }
 
@@ -124,19 +133,19 @@ impl Sandbox {
     /// Stops a `Running` sandbox; the workspace is kept. Asynchronous on the platform: the phase
     /// becomes `Stopped` shortly after.
     pub async fn stop(&self) -> Result<()> {
-        exchange::send(&self.client.transport, &Request::post(self.path("/stop"))).await?;
+        exchange::send(&self.client.transport, &api::sandboxes::stop(&self.id)).await?;
         Ok(())
     }
 
     /// Resumes a `Stopped` (or `Error`) sandbox; wait for `Running` again before using it.
     pub async fn resume(&self) -> Result<()> {
-        exchange::send(&self.client.transport, &Request::post(self.path("/resume"))).await?;
+        exchange::send(&self.client.transport, &api::sandboxes::resume(&self.id)).await?;
         Ok(())
     }
 
     /// Deletes the sandbox and its workspace, permanently.
     pub async fn terminate(&self) -> Result<()> {
-        exchange::send(&self.client.transport, &Request::delete(self.path(""))).await?;
+        exchange::send(&self.client.transport, &api::sandboxes::delete(&self.id)).await?;
         Ok(())
     }
 
@@ -145,14 +154,33 @@ impl Sandbox {
         self.terminate().await
     }
 
+    /// Clones the sandbox: its workspace is snapshotted and a new sandbox with the same template
+    /// and spec starts from a copy (202 on the platform; the clone starts `Creating`). `name`
+    /// defaults to `<id>-clone-<unix>`. Returns a handle on the clone; wait for it to be Running.
+    pub async fn clone_sandbox(&self, name: Option<&str>) -> Result<Sandbox> {
+        let params = name.map_or_else(CloneSandbox::new, |n| CloneSandbox::new().name(n));
+        Ok(self.clone_with(params).await?.0)
+    }
+
+    /// [`clone_sandbox`](Self::clone_sandbox) with every option (snapshot class), also returning
+    /// the Router's answer (snapshot name, ...).
+    pub async fn clone_with(&self, params: CloneSandbox) -> Result<(Sandbox, CloneResult)> {
+        let req = api::sandboxes::clone_sandbox(&self.id, &params)?;
+        let result: CloneResult = exchange::json(&self.client.transport, &req, "clone sandbox").await?;
+        Ok((self.made_from(&result), result))
+    }
+
+    /// Changes the mutable fields (idle timeout, resources, labels, annotations); see
+    /// [`UpdateResult::applied`] for when each takes effect.
+    pub async fn update(&self, update: UpdateSandbox) -> Result<UpdateResult> {
+        let req = api::sandboxes::update(&self.id, &update)?;
+        exchange::json(&self.client.transport, &req, "update sandbox").await
+    }
+
     /// Runs one shell command (`/bin/sh -c`) and returns its output; a non-zero exit is data,
     /// not an error. Pass a string for the default 30 s timeout, or an [`Exec`] to set one.
     pub async fn exec(&self, command: impl Into<Exec>) -> Result<CommandResult> {
-        let exec = command.into();
-        exec.validate()?;
-        let req = Request::post(self.path("/exec"))
-            .json(&exec)?
-            .timeout(exec.http_timeout());
+        let req = api::sandboxes::exec(&self.id, &command.into())?;
         exchange::json(&self.client.transport, &req, "exec").await
     }
 
@@ -163,30 +191,19 @@ impl Sandbox {
 
     /// Makes a port reachable with an explicit protocol.
     pub async fn forward_port_with_protocol(&self, port: u16, protocol: &str) -> Result<ForwardedPort> {
-        let body = ForwardPortRequest::new(port, protocol)?;
-        let req = Request::post(self.path("/ports")).json(&body)?;
+        let req = api::sandboxes::forward_port(&self.id, port, protocol)?;
         exchange::json(&self.client.transport, &req, "forward port").await
     }
 
     /// The forwarded ports.
     pub async fn list_ports(&self) -> Result<Vec<ForwardedPort>> {
-        exchange::list(
-            &self.client.transport,
-            &Request::get(self.path("/ports")),
-            "ports",
-            "list ports",
-        )
-        .await
+        let req = api::sandboxes::list_ports(&self.id);
+        exchange::list(&self.client.transport, &req, "ports", "list ports").await
     }
 
     /// Stops forwarding a port (a port that was not forwarded is not an error).
     pub async fn remove_port(&self, port: u16) -> Result<()> {
-        ForwardPortRequest::new(port, "http")?;
-        exchange::send(
-            &self.client.transport,
-            &Request::delete(self.path(&format!("/ports/{port}"))),
-        )
-        .await?;
+        exchange::send(&self.client.transport, &api::sandboxes::remove_port(&self.id, port)?).await?;
         Ok(())
     }
 }

@@ -2,11 +2,9 @@
 //! on the Router; listing and reading are in [`Client::list_templates`] and
 //! [`Client::get_template`].
 
-use agenttier_core::Result;
 use agenttier_core::models::{Template, TemplateDefinition};
-use agenttier_core::request::{Request, segment};
+use agenttier_core::{Result, api};
 
-use super::handle::non_empty;
 use super::{Client, exchange};
 use crate::maybe;
 
@@ -17,16 +15,14 @@ impl Client {
     ///
     /// [`Error::Conflict`]: agenttier_core::Error::Conflict
     pub async fn create_template(&self, template: &TemplateDefinition) -> Result<Template> {
-        template.validate()?;
-        let req = Request::post("/templates").json(template)?;
+        let req = api::templates::create(template)?;
         exchange::json(&self.transport, &req, "create template").await
     }
 
     /// Replaces the spec (and description) of the template named by `template.name()` (admin
     /// only): a full replace, fields left out are removed.
     pub async fn update_template(&self, template: &TemplateDefinition) -> Result<Template> {
-        template.validate()?;
-        let req = Request::put(format!("/templates/{}", segment(template.name()))).json(template)?;
+        let req = api::templates::update(template)?;
         exchange::json(&self.transport, &req, "update template").await
     }
 
@@ -34,12 +30,7 @@ impl Client {
     ///
     /// [`Error::Conflict`]: agenttier_core::Error::Conflict
     pub async fn delete_template(&self, name: &str) -> Result<()> {
-        non_empty(name, "template name")?;
-        exchange::send(
-            &self.transport,
-            &Request::delete(format!("/templates/{}", segment(name))),
-        )
-        .await?;
+        exchange::send(&self.transport, &api::templates::delete(name)?).await?;
         Ok(())
     }
 }

@@ -130,7 +130,7 @@ impl Sandbox {
     ///
     /// [`Error::Stream`]: agenttier_core::Error::Stream
     pub async fn run_in_terminal(&self, command: &str, mut on_output: impl FnMut(&str)) -> Result<()> {
-        super::handle::non_empty(command.trim(), "command")?;
+        agenttier_core::api::non_empty(command.trim(), "command")?;
         let mut terminal = self.terminal(TerminalOptions::default().command(command)).await?;
         while let Some(event) = terminal.next_event().await {
             match event? {

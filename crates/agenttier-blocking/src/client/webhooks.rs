@@ -1,11 +1,9 @@
 //! Webhook subscriptions (wire spec §11.1): `client.webhooks()`. Verify deliveries with
 //! [`agenttier_core::webhook::verify_signature`].
 
-use agenttier_core::Result;
 use agenttier_core::models::{CreateWebhook, Delivery, Webhook, WebhookCreated};
-use agenttier_core::request::{Request, segment};
+use agenttier_core::{Result, api};
 
-use super::handle::non_empty;
 use super::{Client, exchange};
 use crate::maybe;
 
@@ -27,8 +25,7 @@ impl Webhooks {
     /// Subscribes; the signing secret is only in this answer. Non-admins must name a sandbox
     /// they own.
     pub async fn create(&self, params: CreateWebhook) -> Result<WebhookCreated> {
-        params.validate()?;
-        let req = Request::post("/webhooks").json(&params)?;
+        let req = api::webhooks::create(&params)?;
         exchange::json(&self.client.transport, &req, "create webhook").await
     }
 
@@ -37,7 +34,7 @@ impl Webhooks {
     pub async fn list(&self) -> Result<Vec<Webhook>> {
         exchange::list(
             &self.client.transport,
-            &Request::get("/webhooks"),
+            &api::webhooks::list(),
             "webhooks",
             "list webhooks",
         )
@@ -46,16 +43,14 @@ impl Webhooks {
 
     /// Unsubscribes.
     pub async fn delete(&self, id: &str) -> Result<()> {
-        non_empty(id, "webhook id")?;
-        let req = Request::delete(format!("/webhooks/{}", segment(id)));
+        let req = api::webhooks::delete(id)?;
         exchange::send(&self.client.transport, &req).await?;
         Ok(())
     }
 
     /// The last deliveries (at most 20), oldest first.
     pub async fn deliveries(&self, id: &str) -> Result<Vec<Delivery>> {
-        non_empty(id, "webhook id")?;
-        let req = Request::get(format!("/webhooks/{}/deliveries", segment(id)));
+        let req = api::webhooks::deliveries(id)?;
         exchange::list(&self.client.transport, &req, "deliveries", "list webhook deliveries").await
     }
 }

@@ -64,19 +64,6 @@ impl PoolTarget {
     }
 }
 
-/// Body of `PUT /warmpool/config` (an empty list clears the configuration).
-pub fn warm_pool_body(pools: &[PoolTarget]) -> Result<serde_json::Value> {
-    for (i, p) in pools.iter().enumerate() {
-        if p.template.is_empty() {
-            return Err(Error::invalid_input(format!("pools[{i}]: template must not be empty")));
-        }
-        if !(0..=10).contains(&p.desired_count) {
-            return Err(Error::invalid_input(format!("pools[{i}]: desired count must be 0-10")));
-        }
-    }
-    Ok(serde_json::json!({ "pools": pools }))
-}
-
 /// The answer of `PUT /warmpool/config`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -278,8 +265,6 @@ mod tests {
 
     #[test]
     fn validation() {
-        assert!(warm_pool_body(&[PoolTarget::new("t", 11)]).is_err());
-        assert!(warm_pool_body(&[PoolTarget::new("", 1)]).is_err());
         assert!(HeadroomConfig::new(51).validate().is_err());
         assert!(HeadroomConfig::new(3).size("500m", "1Gi").validate().is_ok());
     }

@@ -7,18 +7,21 @@
 
 mod account;
 mod agent;
+mod backup;
+mod bulk;
+mod clone;
 mod cluster;
 mod exec;
 mod files;
 mod governance;
 mod health;
 mod install_log;
-mod manage;
 mod policy;
 mod port;
 mod sandbox;
 mod sharing;
 mod template;
+mod update;
 mod user;
 mod webhook;
 
@@ -32,6 +35,7 @@ pub use health::Health;
 pub use install_log::decode_install_log;
 pub use policy::Violation;
 pub use port::{ForwardPortRequest, ForwardedPort};
+pub(crate) use sandbox::check_name;
 pub use sandbox::{
     CreateSandbox, CreatedBy, SandboxFilter, SandboxInfo, SandboxMode, SandboxPhase, StorageSpec, TemplateRef,
 };
@@ -39,19 +43,18 @@ pub use template::{Template, TemplateDefinition};
 pub use user::CurrentUser;
 
 pub use account::{ActionGroup, ApiKey, ApiKeyCreated, CreateApiKey};
+pub use backup::{Backup, BackupKind};
+pub use bulk::{BulkAction, BulkActionResult, BulkCreateResult, ItemStatus, QuotaWouldExceed};
+pub use clone::{CloneResult, CloneSandbox};
 pub use cluster::{
     ClusterNodes, ClusterStatus, Headroom, HeadroomConfig, Node, NodeResources, NodeSummary, PoolTarget, WarmPool,
-    WarmPoolConfig, WarmPoolStatus, warm_pool_body,
+    WarmPoolConfig, WarmPoolStatus,
 };
 pub use governance::{
     AdminSandbox, AuditEvent, CostReport, NamespacePolicy, Policies, Policy, TemplateCost, UsageReport,
 };
-pub use manage::{
-    Backup, BackupKind, BulkAction, BulkActionResult, BulkCreateResult, CloneResult, CloneSandbox, ItemStatus,
-    QuotaWouldExceed, Resources, UpdateResult, UpdateSandbox, bulk_action_body, bulk_create_body, create_backup_body,
-    restore_body,
-};
 pub use sharing::{CreateShareLink, GrantShare, Share, ShareLevel, ShareLink, ShareLinkCreated, SharingInfo};
+pub use update::{Resources, UpdateResult, UpdateSandbox};
 pub use webhook::{CreateWebhook, Delivery, Webhook, WebhookCreated, WebhookEvent, WebhookPayload};
 
 /// Serde adapter: `null` (or absence, with `#[serde(default)]`) decodes as an empty list.

@@ -282,12 +282,7 @@ impl CreateSandbox {
         if self.name.is_empty() {
             return Err(Error::invalid_input("sandbox name must not be empty"));
         }
-        if !is_rfc1123_label(&self.name) {
-            return Err(Error::invalid_input(format!(
-                "sandbox name {:?} must be an RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
-                self.name
-            )));
-        }
+        check_name(&self.name)?;
         if self.template_ref.name.is_empty() {
             return Err(Error::invalid_input("template name must not be empty"));
         }
@@ -297,6 +292,17 @@ impl CreateSandbox {
             }
         }
         Ok(())
+    }
+}
+
+/// Refuses a sandbox name that is not an RFC 1123 label (the Router's rule for new names).
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    if is_rfc1123_label(name) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "sandbox name {name:?} must be an RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+        )))
     }
 }
 
