@@ -148,17 +148,9 @@ fn cases() -> Vec<Case> {
             "PATCH /api/v1/sandboxes/demo",
         )
         .fixture(),
-        case(
-            "delete_sandbox",
-            Ok(sandboxes::delete(id)),
-            "DELETE /api/v1/sandboxes/demo",
-        ),
-        case("stop", Ok(sandboxes::stop(id)), "POST /api/v1/sandboxes/demo/stop"),
-        case(
-            "resume",
-            Ok(sandboxes::resume(id)),
-            "POST /api/v1/sandboxes/demo/resume",
-        ),
+        case("delete_sandbox", sandboxes::delete(id), "DELETE /api/v1/sandboxes/demo"),
+        case("stop", sandboxes::stop(id), "POST /api/v1/sandboxes/demo/stop"),
+        case("resume", sandboxes::resume(id), "POST /api/v1/sandboxes/demo/resume"),
         case(
             "clone_sandbox",
             sandboxes::clone_sandbox(
@@ -182,11 +174,7 @@ fn cases() -> Vec<Case> {
         )
         .fixture(),
         // Backups (§3.11).
-        case(
-            "list_backups",
-            Ok(backups::list(id)),
-            "GET /api/v1/sandboxes/demo/backups",
-        ),
+        case("list_backups", backups::list(id), "GET /api/v1/sandboxes/demo/backups"),
         case(
             "create_backup",
             backups::create(id, Some("csi-snapclass")),
@@ -249,7 +237,7 @@ fn cases() -> Vec<Case> {
         .fixture(),
         case(
             "list_ports",
-            Ok(sandboxes::list_ports(id)),
+            sandboxes::list_ports(id),
             "GET /api/v1/sandboxes/demo/ports",
         ),
         case(
@@ -263,7 +251,7 @@ fn cases() -> Vec<Case> {
             "GET /api/v1/sandboxes/demo/preview/3000/index.html",
         ),
         // Sharing (§6.5).
-        case("get_sharing", Ok(sharing::get(id)), "GET /api/v1/sandboxes/demo/share"),
+        case("get_sharing", sharing::get(id), "GET /api/v1/sandboxes/demo/share"),
         case(
             "grant_share",
             sharing::grant(id, &GrantShare::user("a@x.com", ShareLevel::Viewer)),
@@ -356,7 +344,7 @@ fn cases() -> Vec<Case> {
         .accept(Accept::EventStream),
         case(
             "install_log",
-            Ok(agent::install_log(id)),
+            agent::install_log(id),
             "GET /api/v1/sandboxes/demo/configure/install-log",
         ),
         case(
@@ -558,6 +546,10 @@ fn exec_carries_its_own_timeout() {
 fn descriptors_refuse_what_the_router_would_refuse() {
     let refused: Vec<(&str, Result<Request>)> = vec![
         ("empty sandbox id", sandboxes::get("")),
+        ("empty sandbox id to stop", sandboxes::stop("")),
+        ("sandbox id ..", sandboxes::delete("..")),
+        ("sandbox id .", files::list(".", "/workspace")),
+        ("empty sandbox id for sharing", sharing::get("")),
         ("invalid name", sandboxes::create(&CreateSandbox::new("t", "Bad_Name"))),
         (
             "update without a field",

@@ -120,7 +120,7 @@ impl Agent {
     /// The last 8 KiB of output of the last install run by [`configure`](Self::configure);
     /// [`Error::NotFound`] when none ran (or the last configure skipped its install).
     pub async fn install_log(&self) -> Result<String> {
-        let req = api::agent::install_log(self.sandbox.id());
+        let req = api::agent::install_log(self.sandbox.id())?;
         let resp = exchange::send(&self.sandbox.client.transport, &req).await?;
         agenttier_core::models::decode_install_log(&resp.body)
     }

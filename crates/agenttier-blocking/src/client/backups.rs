@@ -24,7 +24,7 @@ impl Backups {
     /// Every backup and clone snapshot of the workspace. (The Router has no pagination; if it
     /// gains one, list calls are where it will go.)
     pub async fn list(&self) -> Result<Vec<Backup>> {
-        let req = api::backups::list(self.sandbox.id());
+        let req = api::backups::list(self.sandbox.id())?;
         exchange::list(&self.sandbox.client.transport, &req, "backups", "list backups").await
     }
 

@@ -133,19 +133,19 @@ impl Sandbox {
     /// Stops a `Running` sandbox; the workspace is kept. Asynchronous on the platform: the phase
     /// becomes `Stopped` shortly after.
     pub async fn stop(&self) -> Result<()> {
-        exchange::send(&self.client.transport, &api::sandboxes::stop(&self.id)).await?;
+        exchange::send(&self.client.transport, &api::sandboxes::stop(&self.id)?).await?;
         Ok(())
     }
 
     /// Resumes a `Stopped` (or `Error`) sandbox; wait for `Running` again before using it.
     pub async fn resume(&self) -> Result<()> {
-        exchange::send(&self.client.transport, &api::sandboxes::resume(&self.id)).await?;
+        exchange::send(&self.client.transport, &api::sandboxes::resume(&self.id)?).await?;
         Ok(())
     }
 
     /// Deletes the sandbox and its workspace, permanently.
     pub async fn terminate(&self) -> Result<()> {
-        exchange::send(&self.client.transport, &api::sandboxes::delete(&self.id)).await?;
+        exchange::send(&self.client.transport, &api::sandboxes::delete(&self.id)?).await?;
         Ok(())
     }
 
@@ -197,7 +197,7 @@ impl Sandbox {
 
     /// The forwarded ports.
     pub async fn list_ports(&self) -> Result<Vec<ForwardedPort>> {
-        let req = api::sandboxes::list_ports(&self.id);
+        let req = api::sandboxes::list_ports(&self.id)?;
         exchange::list(&self.client.transport, &req, "ports", "list ports").await
     }
 

@@ -23,7 +23,7 @@ impl Sandbox {
 impl Sharing {
     /// The grants and share links.
     pub async fn get(&self) -> Result<SharingInfo> {
-        let req = api::sharing::get(self.sandbox.id());
+        let req = api::sharing::get(self.sandbox.id())?;
         exchange::json(&self.sandbox.client.transport, &req, "get sharing").await
     }
 

@@ -9,7 +9,7 @@ use crate::request::{Accept, Request};
 /// `POST /sandboxes/{id}/configure`, answered with an event stream.
 pub fn configure(id: &str, configure: &Configure) -> Result<Request> {
     configure.validate()?;
-    Ok(Request::post(sandbox_path(id, "/configure"))
+    Ok(Request::post(sandbox_path(id, "/configure")?)
         .json(configure)?
         .accept(Accept::EventStream))
 }
@@ -18,7 +18,7 @@ pub fn configure(id: &str, configure: &Configure) -> Result<Request> {
 /// with an event stream.
 pub fn invoke(id: &str, invoke: Invoke) -> Result<Request> {
     invoke.validate()?;
-    Ok(Request::post(sandbox_path(id, "/invoke"))
+    Ok(Request::post(sandbox_path(id, "/invoke")?)
         .queries(invoke.query())
         .bytes(invoke.body, invoke.content_type)
         .accept(Accept::EventStream))
@@ -27,10 +27,10 @@ pub fn invoke(id: &str, invoke: Invoke) -> Result<Request> {
 /// `POST /sandboxes/{id}/invoke/cancel` with `{"invokeId": ...}`.
 pub fn invoke_cancel(id: &str, invoke_id: &str) -> Result<Request> {
     non_empty(invoke_id, "invoke id")?;
-    Request::post(sandbox_path(id, "/invoke/cancel")).json(&serde_json::json!({ "invokeId": invoke_id }))
+    Request::post(sandbox_path(id, "/invoke/cancel")?).json(&serde_json::json!({ "invokeId": invoke_id }))
 }
 
 /// `GET /sandboxes/{id}/configure/install-log`.
-pub fn install_log(id: &str) -> Request {
-    Request::get(sandbox_path(id, "/configure/install-log"))
+pub fn install_log(id: &str) -> Result<Request> {
+    Ok(Request::get(sandbox_path(id, "/configure/install-log")?))
 }

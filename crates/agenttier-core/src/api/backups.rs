@@ -24,13 +24,13 @@ struct RestoreBody<'a> {
 }
 
 /// `GET /sandboxes/{id}/backups`.
-pub fn list(id: &str) -> Request {
-    Request::get(sandbox_path(id, "/backups"))
+pub fn list(id: &str) -> Result<Request> {
+    Ok(Request::get(sandbox_path(id, "/backups")?))
 }
 
 /// `POST /sandboxes/{id}/backups`, with a VolumeSnapshotClass or the platform's default.
 pub fn create(id: &str, snapshot_class: Option<&str>) -> Result<Request> {
-    Request::post(sandbox_path(id, "/backups")).json(&CreateBody { snapshot_class })
+    Request::post(sandbox_path(id, "/backups")?).json(&CreateBody { snapshot_class })
 }
 
 /// `POST /sandboxes/{id}/backups/{snapshot}/restore`, into a sandbox named `name` (an RFC 1123
@@ -40,7 +40,7 @@ pub fn restore(id: &str, snapshot: &str, name: Option<&str>) -> Result<Request> 
     if let Some(name) = name {
         check_name(name)?;
     }
-    Request::post(sandbox_path(id, &format!("/backups/{}/restore", segment(snapshot)))).json(&RestoreBody { name })
+    Request::post(sandbox_path(id, &format!("/backups/{}/restore", segment(snapshot)))?).json(&RestoreBody { name })
 }
 
 /// `DELETE /sandboxes/{id}/backups/{snapshot}`.
@@ -49,5 +49,5 @@ pub fn delete(id: &str, snapshot: &str) -> Result<Request> {
     Ok(Request::delete(sandbox_path(
         id,
         &format!("/backups/{}", segment(snapshot)),
-    )))
+    )?))
 }

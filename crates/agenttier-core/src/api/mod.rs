@@ -43,7 +43,12 @@ pub fn non_empty(value: &str, what: &str) -> Result<()> {
     }
 }
 
-/// `/sandboxes/{id}{rest}`, the id encoded.
-fn sandbox_path(id: &str, rest: &str) -> String {
-    format!("/sandboxes/{}{rest}", segment(id))
+/// `/sandboxes/{id}{rest}`, the id encoded. An empty, `.` or `..` id is refused: the Router would
+/// answer a redirect to another route rather than an error.
+fn sandbox_path(id: &str, rest: &str) -> Result<String> {
+    non_empty(id, "sandbox id")?;
+    if id == "." || id == ".." {
+        return Err(Error::invalid_input(format!("{id:?} is not a sandbox id")));
+    }
+    Ok(format!("/sandboxes/{}{rest}", segment(id)))
 }

@@ -22,41 +22,41 @@ pub fn list(filter: &SandboxFilter) -> Request {
 /// `GET /sandboxes/{id}`: one sandbox.
 pub fn get(id: &str) -> Result<Request> {
     non_empty(id, "sandbox id")?;
-    Ok(Request::get(sandbox_path(id, "")))
+    Ok(Request::get(sandbox_path(id, "")?))
 }
 
 /// `PATCH /sandboxes/{id}`: changes the mutable fields (at least one).
 pub fn update(id: &str, update: &UpdateSandbox) -> Result<Request> {
     update.validate()?;
-    Request::new(Method::PATCH, sandbox_path(id, "")).json(update)
+    Request::new(Method::PATCH, sandbox_path(id, "")?).json(update)
 }
 
 /// `DELETE /sandboxes/{id}`.
-pub fn delete(id: &str) -> Request {
-    Request::delete(sandbox_path(id, ""))
+pub fn delete(id: &str) -> Result<Request> {
+    Ok(Request::delete(sandbox_path(id, "")?))
 }
 
 /// `POST /sandboxes/{id}/stop`.
-pub fn stop(id: &str) -> Request {
-    Request::post(sandbox_path(id, "/stop"))
+pub fn stop(id: &str) -> Result<Request> {
+    Ok(Request::post(sandbox_path(id, "/stop")?))
 }
 
 /// `POST /sandboxes/{id}/resume`.
-pub fn resume(id: &str) -> Request {
-    Request::post(sandbox_path(id, "/resume"))
+pub fn resume(id: &str) -> Result<Request> {
+    Ok(Request::post(sandbox_path(id, "/resume")?))
 }
 
 /// `POST /sandboxes/{id}/clone`: snapshots the workspace into a new sandbox.
 pub fn clone_sandbox(id: &str, params: &CloneSandbox) -> Result<Request> {
     params.validate()?;
-    Request::post(sandbox_path(id, "/clone")).json(params)
+    Request::post(sandbox_path(id, "/clone")?).json(params)
 }
 
 /// `POST /sandboxes/{id}/exec`: one shell command, with the command's timeout plus a margin as
 /// the call's timeout.
 pub fn exec(id: &str, exec: &Exec) -> Result<Request> {
     exec.validate()?;
-    Ok(Request::post(sandbox_path(id, "/exec"))
+    Ok(Request::post(sandbox_path(id, "/exec")?)
         .json(exec)?
         .timeout(exec.http_timeout()))
 }
@@ -64,19 +64,19 @@ pub fn exec(id: &str, exec: &Exec) -> Result<Request> {
 /// `POST /sandboxes/{id}/ports`: forwards `port` (1–65535) with `protocol`.
 pub fn forward_port(id: &str, port: u16, protocol: &str) -> Result<Request> {
     let body = ForwardPortRequest::new(port, protocol)?;
-    Request::post(sandbox_path(id, "/ports")).json(&body)
+    Request::post(sandbox_path(id, "/ports")?).json(&body)
 }
 
 /// `GET /sandboxes/{id}/ports`.
-pub fn list_ports(id: &str) -> Request {
-    Request::get(sandbox_path(id, "/ports"))
+pub fn list_ports(id: &str) -> Result<Request> {
+    Ok(Request::get(sandbox_path(id, "/ports")?))
 }
 
 /// `DELETE /sandboxes/{id}/ports/{port}`.
 pub fn remove_port(id: &str, port: u16) -> Result<Request> {
     // The port check of forwarding.
     ForwardPortRequest::new(port, "http")?;
-    Ok(Request::delete(sandbox_path(id, &format!("/ports/{port}"))))
+    Ok(Request::delete(sandbox_path(id, &format!("/ports/{port}"))?))
 }
 
 /// `{method} /sandboxes/{id}/preview/{port}{path}`: a request to the sandbox app on `port`
@@ -88,7 +88,7 @@ pub fn preview(method: Method, id: &str, port: u16, path: &str) -> Result<Reques
     }
     let rest = if path.is_empty() { "/" } else { path };
     check_raw_path(rest)?;
-    let path = sandbox_path(id, &format!("/preview/{port}{rest}"));
+    let path = sandbox_path(id, &format!("/preview/{port}{rest}"))?;
     check_raw_path(&format!("{API_PREFIX}{path}"))?;
     Ok(Request::new(method, path))
 }
