@@ -94,24 +94,9 @@ impl Fixture {
 
     /// A run with `input` on stdin.
     fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Run {
-        use std::io::Write as _;
-        let mut child = self
-            .cmd()
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        // A refusal may come before all of stdin is read: write from a thread, ignore EPIPE.
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        Run::new(out, args, self.router.admin_key())
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        Run::new(output_with_stdin(cmd, input), args, self.router.admin_key())
     }
 
     /// Creates a Running sandbox.
@@ -119,6 +104,26 @@ impl Fixture {
         self.run(&["sandbox", "create", name, "--template", "general-coding", "--wait"])
             .ok();
     }
+}
+
+/// Runs `cmd` with `input` on stdin, written from a thread (a refusal may come before all of it
+/// is read; EPIPE is ignored).
+fn output_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
 }
 
 /// A finished run of the binary.

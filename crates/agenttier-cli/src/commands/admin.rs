@@ -1,12 +1,12 @@
-//! `preferences`, `admin` and `sandbox bulk-create`. Reports are JSON, as `cluster` and `policy`.
+//! `preferences` and `admin`. Reports are JSON, as `cluster` and `policy`.
 
 use agenttier::blocking::Client;
-use agenttier::models::{CreateSandbox, SandboxFilter, SandboxPhase};
+use agenttier::models::{SandboxFilter, SandboxPhase};
 
 use super::CmdResult;
 use super::template::read_text;
 use crate::cli::{AdminCommand, PreferencesCommand};
-use crate::exit::{Failure, OK, OTHER};
+use crate::exit::{Failure, OK};
 use crate::output::Out;
 
 /// `preferences get | set`
@@ -44,24 +44,4 @@ pub fn admin(cmd: AdminCommand, client: &Client, out: &mut Out) -> CmdResult {
         AdminCommand::Sharing => out.print_json(&client.admin().sharing()?)?,
     }
     Ok(OK)
-}
-
-/// `sandbox bulk-create`: exits 1 when any item failed.
-pub fn bulk_create(client: &Client, out: &mut Out, template: &str, names: &[String]) -> CmdResult {
-    let items: Vec<_> = names.iter().map(|n| CreateSandbox::new(template, n)).collect();
-    let results = client.bulk_create(&items)?;
-    let failed = results.iter().any(|r| !r.status.is_success());
-    if out.json() {
-        out.print_json(&results)?;
-    } else {
-        let rows: Vec<Vec<String>> = results
-            .iter()
-            .map(|r| {
-                let name = names.get(r.index).cloned().unwrap_or_default();
-                vec![name, r.status.to_string(), r.error.clone()]
-            })
-            .collect();
-        out.table(&["NAME", "STATUS", "ERROR"], &rows, |_, _, c| c.to_owned())?;
-    }
-    Ok(if failed { OTHER } else { OK })
 }

@@ -52,7 +52,7 @@ pub fn run(cmd: SandboxCommand, client: &Client, out: &mut Out) -> CmdResult {
         } => super::snapshots::clone(client, out, &sandbox_id, name, snapshot_class, wait),
         SandboxCommand::Update(args) => super::modify::update(client, out, args),
         SandboxCommand::Bulk { action, sandbox_ids } => super::modify::bulk(client, out, action, &sandbox_ids),
-        SandboxCommand::BulkCreate { template, names } => super::admin::bulk_create(client, out, &template, &names),
+        SandboxCommand::BulkCreate { template, names } => super::modify::bulk_create(client, out, &template, &names),
         SandboxCommand::Backups(cmd) => super::snapshots::backups(cmd, client, out),
         SandboxCommand::Share(cmd) => super::share::share(cmd, client, out),
         SandboxCommand::Shell { sandbox_id, command } => super::shell::run(client, &sandbox_id, command),

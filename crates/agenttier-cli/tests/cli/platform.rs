@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::pty::OnPty;
-use super::{BIN, Fixture};
+use super::{BIN, Fixture, output_with_stdin};
 
 #[test]
 fn clone_update_backups_share_and_bulk() {
@@ -336,25 +336,18 @@ fn preferences_admin_bulk_create_warm_pool_and_headroom() {
 
 #[test]
 fn login_from_stdin_logout_and_xdg_config_home() {
-    use std::io::Write as _;
     let fx = Fixture::new();
     let xdg = fx.dir.path().join("xdg");
     let run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(BIN)
-            .env_remove("AGENTTIER_CONFIG")
+        let mut cmd = Command::new(BIN);
+        cmd.env_remove("AGENTTIER_CONFIG")
             .env_remove("AGENTTIER_API_KEY")
             .env_remove("AGENTTIER_TOKEN")
             .env("XDG_CONFIG_HOME", &xdg)
             .env("HOME", fx.dir.path())
             .env("AGENTTIER_API_URL", fx.router.url())
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
+            .args(args);
+        let out = output_with_stdin(cmd, stdin.as_bytes());
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

@@ -20,44 +20,16 @@ use std::borrow::Cow;
 use kube_core::{NamespaceResourceScope, ObjectMeta};
 use serde::{Deserialize, Serialize};
 
-use super::models::{self, Extra, SandboxSetSpec, SandboxSetStatus, SandboxSpec, SandboxStatus};
-use super::resource::{API_VERSION, GROUP, Resource as _, VERSION};
+use super::models::{self, SandboxSetSpec, SandboxSetStatus, SandboxSpec, SandboxStatus, resource_object};
+use super::resource::{GROUP, Resource as _, VERSION};
 
 /// The kube view of a Kruise custom resource and its conversions from and to the model.
 macro_rules! kube_resource {
-    ($(#[$doc:meta])* $name:ident, $model:ident, $spec:ident, $status:ident) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(default, rename_all = "camelCase")]
-        #[non_exhaustive]
-        pub struct $name {
-            /// `agents.kruise.io/v1alpha1`.
-            pub api_version: String,
-            /// The kind.
-            pub kind: String,
-            /// Metadata, as kube wants it.
-            pub metadata: ObjectMeta,
-            /// Desired state.
-            pub spec: $spec,
-            /// Observed state, once the controller has written it.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub status: Option<$status>,
-            /// Unknown top-level fields, sent back on replace.
-            #[serde(flatten)]
-            pub extra: Extra,
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name {
-                    api_version: API_VERSION.to_owned(),
-                    kind: <models::$model>::KIND.to_owned(),
-                    metadata: ObjectMeta::default(),
-                    spec: $spec::default(),
-                    status: None,
-                    extra: Extra::new(),
-                }
-            }
+    ($(#[$doc:meta])* $name:ident, $model:ident, $spec:ident, $status:ident, kind = $kind:literal) => {
+        resource_object! {
+            $(#[$doc])*
+            $name, ObjectMeta, $spec, $status, kind = $kind,
+            status_doc = "Observed state, once the controller has written it."
         }
 
         impl $name {
@@ -128,7 +100,8 @@ kube_resource!(
     Sandbox,
     Sandbox,
     SandboxSpec,
-    SandboxStatus
+    SandboxStatus,
+    kind = "Sandbox"
 );
 
 kube_resource!(
@@ -136,7 +109,8 @@ kube_resource!(
     SandboxSet,
     SandboxSet,
     SandboxSetSpec,
-    SandboxSetStatus
+    SandboxSetStatus,
+    kind = "SandboxSet"
 );
 
 #[cfg(test)]
@@ -147,6 +121,7 @@ mod tests {
 
     use super::*;
     use crate::kruise::request;
+    use crate::kruise::resource::API_VERSION;
     use crate::request::Body;
 
     /// A Sandbox as an API server returns it: server-set metadata, unknown fields, status.

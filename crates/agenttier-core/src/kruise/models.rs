@@ -10,20 +10,18 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::resource::{API_VERSION, Resource};
+use super::resource::Resource;
 
 /// Unknown fields, kept so that writes send them back.
 pub type Extra = BTreeMap<String, Value>;
 
-/// A custom resource: the object with `apiVersion`, `kind`, metadata, spec, status and unknown
-/// top-level fields, its `Default` (right `apiVersion` and `kind`), `new(name, spec)` and its
-/// [`Resource`] implementation. The doc comment and examples come first inside the invocation.
-macro_rules! custom_resource {
+/// The object of a custom resource whose metadata is a `$meta`: `apiVersion`, `kind`, metadata,
+/// spec, status and unknown top-level fields, and its `Default` (right `apiVersion` and `kind`).
+/// The models use it with [`ObjectMeta`], the kube view (`kruise::kube`) with kube's.
+macro_rules! resource_object {
     (
         $(#[$doc:meta])*
-        $name:ident, $spec:ident, $status:ident,
-        kind = $kind:literal, plural = $plural:literal, has_scale = $scale:literal,
-        status_doc = $status_doc:literal $(,)?
+        $name:ident, $meta:ty, $spec:ident, $status:ident, kind = $kind:literal, status_doc = $status_doc:literal
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,28 +33,46 @@ macro_rules! custom_resource {
             #[doc = concat!("`", $kind, "`.")]
             pub kind: String,
             /// Metadata.
-            pub metadata: ObjectMeta,
+            pub metadata: $meta,
             /// Desired state.
             pub spec: $spec,
             #[doc = $status_doc]
             #[serde(skip_serializing_if = "Option::is_none")]
             pub status: Option<$status>,
-            /// Unknown top-level fields.
+            /// Unknown top-level fields, sent back on replace.
             #[serde(flatten)]
-            pub extra: Extra,
+            pub extra: $crate::kruise::models::Extra,
         }
 
         impl Default for $name {
             fn default() -> Self {
                 $name {
-                    api_version: API_VERSION.to_owned(),
+                    api_version: $crate::kruise::resource::API_VERSION.to_owned(),
                     kind: $kind.to_owned(),
-                    metadata: ObjectMeta::default(),
+                    metadata: <$meta>::default(),
                     spec: $spec::default(),
                     status: None,
-                    extra: Extra::new(),
+                    extra: $crate::kruise::models::Extra::new(),
                 }
             }
+        }
+    };
+}
+#[cfg(feature = "kube")]
+pub(crate) use resource_object;
+
+/// A custom resource model: [`resource_object!`] with [`ObjectMeta`], `new(name, spec)` and its
+/// [`Resource`] implementation. The doc comment and examples come first inside the invocation.
+macro_rules! custom_resource {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $spec:ident, $status:ident,
+        kind = $kind:literal, plural = $plural:literal, has_scale = $scale:literal,
+        status_doc = $status_doc:literal $(,)?
+    ) => {
+        resource_object! {
+            $(#[$doc])*
+            $name, ObjectMeta, $spec, $status, kind = $kind, status_doc = $status_doc
         }
 
         impl $name {
