@@ -31,19 +31,8 @@ mod websocket;
 #[cfg(feature = "kruise")]
 mod kruise_io;
 
-/// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources (feature `kruise`):
-/// [`KruiseClient`](kruise::KruiseClient), its per-namespace handles, the models and errors.
-#[cfg(feature = "kruise")]
-pub mod kruise {
-    pub use crate::client::kruise::{
-        KruiseClient, KruiseClientBuilder, Resources, SandboxClient, SandboxSetClient, WatchStream,
-    };
-    pub use agenttier_core::kruise::*;
-}
-
-pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
-pub use agenttier_core::{ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models};
 crate::client_exports!(client);
+client::flavour_root!();
 /// The ureq this client is built on (its exact version), for [`ClientBuilder::ureq_agent`].
 pub use ureq;
 

@@ -66,3 +66,26 @@ macro_rules! client_exports {
         };
     };
 }
+
+/// The rest of a flavour crate's root, the same in both: the core types users name and the
+/// Kruise module (feature `kruise`). Invoked once in each `lib.rs`, after `client_exports!`.
+macro_rules! flavour_root {
+    () => {
+        /// Typed clients of the OpenKruise `Sandbox` and `SandboxSet` custom resources (feature
+        /// `kruise`): [`KruiseClient`](kruise::KruiseClient), its per-namespace handles, the models
+        /// and errors.
+        #[cfg(feature = "kruise")]
+        pub mod kruise {
+            pub use crate::client::kruise::{
+                KruiseClient, KruiseClientBuilder, Resources, SandboxClient, SandboxSetClient, WatchStream,
+            };
+            pub use agenttier_core::kruise::*;
+        }
+
+        pub use agenttier_core::terminal::{CloseReason, TerminalEvent, TerminalOptions};
+        pub use agenttier_core::{
+            ApiError, Auth, BuiltInRoots, ClientConfig, Error, Result, RetryPolicy, TimeoutKind, models,
+        };
+    };
+}
+pub(crate) use flavour_root;
