@@ -19,6 +19,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use crate::client::wire::websocket_failure;
 use crate::transport::Transport;
 
 /// What the socket runs over: TCP, or TLS over TCP.
@@ -41,16 +42,6 @@ pub(crate) struct WsWriter {
     path: String,
 }
 
-fn failure(path: &str, message: String, source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Error {
-    Error::Transport {
-        method: "GET".into(),
-        path: path.to_owned(),
-        message,
-        attempts: 1,
-        source,
-    }
-}
-
 /// The TLS configuration of `wss://`: the client's own (same roots, client certificate and
 /// provider as its HTTP calls).
 #[cfg(feature = "rustls")]
@@ -68,7 +59,7 @@ async fn wss_stream(tls: WssConfig, host: &str, tcp: TcpStream, path: &str, limi
     let connector = tokio_rustls::TlsConnector::from(tls);
     match tokio::time::timeout(limit, connector.connect(name, tcp)).await {
         Ok(Ok(s)) => Ok(Box::new(s)),
-        Ok(Err(e)) => Err(failure(
+        Ok(Err(e)) => Err(websocket_failure(
             path,
             format!("TLS handshake with {host} failed: {e}"),
             Some(Box::new(e)),
@@ -128,7 +119,7 @@ impl Transport {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     let message = format!("cannot connect to {}: {e}", endpoint.address);
-                    return Err(failure(&path, message, Some(Box::new(e))));
+                    return Err(websocket_failure(&path, message, Some(Box::new(e))));
                 }
                 Err(_) => return Err(connect_timeout(&path)),
             };
@@ -144,7 +135,13 @@ impl Transport {
                 let body = resp.body().clone().unwrap_or_default();
                 return Err(response::error_from(resp.status().as_u16(), resp.headers(), &body, 1));
             }
-            Ok(Err(e)) => return Err(failure(&path, format!("WebSocket handshake failed: {e}"), None)),
+            Ok(Err(e)) => {
+                return Err(websocket_failure(
+                    &path,
+                    format!("WebSocket handshake failed: {e}"),
+                    None,
+                ));
+            }
             Err(_) => {
                 return Err(Error::Timeout {
                     kind: TimeoutKind::Request,
@@ -190,7 +187,7 @@ impl WsReader {
                 Poll::Ready(Some(Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)))
                 | Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => {
-                    return Poll::Ready(Some(Err(failure(
+                    return Poll::Ready(Some(Err(websocket_failure(
                         &self.path,
                         format!("the terminal connection broke: {e}"),
                         Some(Box::new(e)),
@@ -216,7 +213,7 @@ impl WsWriter {
     /// Sends one text message.
     pub(crate) async fn send(&mut self, text: String) -> Result<()> {
         self.sink.send(Message::text(text)).await.map_err(|e| {
-            failure(
+            websocket_failure(
                 &self.path,
                 format!("sending to the terminal failed: {e}"),
                 Some(Box::new(e)),

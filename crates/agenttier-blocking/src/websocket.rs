@@ -18,6 +18,7 @@ use agenttier_core::{Error, Result, TimeoutKind, response};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
+use crate::client::wire::websocket_failure;
 use crate::transport::Transport;
 
 /// How long the reader holds the socket waiting for a message before letting a writer in.
@@ -54,16 +55,6 @@ pub(crate) struct WsWriter {
     path: String,
 }
 
-fn failure(path: &str, message: String, source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Error {
-    Error::Transport {
-        method: "GET".into(),
-        path: path.to_owned(),
-        message,
-        attempts: 1,
-        source,
-    }
-}
-
 /// The TLS configuration of `wss://`: the client's own (same roots, client certificate and
 /// provider as its HTTP calls).
 #[cfg(feature = "rustls")]
@@ -79,7 +70,7 @@ type WssConfig = Arc<rustls::ClientConfig>;
 fn wss_stream(tls: WssConfig, host: &str, tcp: TcpStream, path: &str) -> Result<Box<dyn Io>> {
     let name = crate::client::tls::server_name(host)?;
     let conn = rustls::ClientConnection::new(tls, name)
-        .map_err(|e| failure(path, format!("TLS setup failed: {e}"), Some(Box::new(e))))?;
+        .map_err(|e| websocket_failure(path, format!("TLS setup failed: {e}"), Some(Box::new(e))))?;
     Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
 }
 
@@ -120,7 +111,7 @@ impl Transport {
         }
         let tcp = connect(&endpoint.address, config.connect_timeout, &path)?;
         let _ = tcp.set_nodelay(true);
-        let io_failure = |e: std::io::Error| failure(&path, e.to_string(), Some(Box::new(e)));
+        let io_failure = |e: std::io::Error| websocket_failure(&path, e.to_string(), Some(Box::new(e)));
         tcp.set_read_timeout(Some(config.timeout)).map_err(io_failure)?;
         // A second handle on the same socket, to shorten the read timeout after the handshake.
         let control = tcp.try_clone().map_err(io_failure)?;
@@ -134,7 +125,13 @@ impl Transport {
                 let body = resp.body().clone().unwrap_or_default();
                 return Err(response::error_from(resp.status().as_u16(), resp.headers(), &body, 1));
             }
-            Err(e) => return Err(failure(&path, format!("WebSocket handshake failed: {e}"), None)),
+            Err(e) => {
+                return Err(websocket_failure(
+                    &path,
+                    format!("WebSocket handshake failed: {e}"),
+                    None,
+                ));
+            }
         };
         control.set_read_timeout(Some(POLL)).map_err(io_failure)?;
         let shared = Arc::new(Shared {
@@ -156,7 +153,7 @@ impl Transport {
 fn connect(address: &str, timeout: Duration, path: &str) -> Result<TcpStream> {
     let addrs: Vec<_> = address
         .to_socket_addrs()
-        .map_err(|e| failure(path, format!("cannot resolve {address}: {e}"), Some(Box::new(e))))?
+        .map_err(|e| websocket_failure(path, format!("cannot resolve {address}: {e}"), Some(Box::new(e))))?
         .collect();
     let mut last = None;
     for addr in addrs {
@@ -172,12 +169,12 @@ fn connect(address: &str, timeout: Duration, path: &str) -> Result<TcpStream> {
             method: "GET".into(),
             path: path.to_owned(),
         }),
-        Some(e) => Err(failure(
+        Some(e) => Err(websocket_failure(
             path,
             format!("cannot connect to {address}: {e}"),
             Some(Box::new(e)),
         )),
-        None => Err(failure(path, format!("{address} has no address"), None)),
+        None => Err(websocket_failure(path, format!("{address} has no address"), None)),
     }
 }
 
@@ -213,7 +210,7 @@ impl WsReader {
                 }
                 Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => return None,
                 Err(e) => {
-                    return Some(Err(failure(
+                    return Some(Err(websocket_failure(
                         &self.path,
                         format!("the terminal connection broke: {e}"),
                         Some(Box::new(e)),
@@ -238,7 +235,7 @@ impl WsWriter {
         drop(socket);
         self.shared.writers.fetch_sub(1, Ordering::AcqRel);
         sent.map_err(|e| {
-            failure(
+            websocket_failure(
                 &self.path,
                 format!("sending to the terminal failed: {e}"),
                 Some(Box::new(e)),

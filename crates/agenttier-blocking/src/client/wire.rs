@@ -127,6 +127,17 @@ pub(crate) fn failure_to_error(req: &Request, failure: Failure, attempts: u32, l
     }
 }
 
+/// A WebSocket (terminal) failure on `path`: the upgrade is one `GET`, never retried.
+pub(crate) fn websocket_failure(path: &str, message: String, source: Option<BoxError>) -> Error {
+    Error::Transport {
+        method: "GET".into(),
+        path: path.to_owned(),
+        message,
+        attempts: 1,
+        source,
+    }
+}
+
 /// Whether an answer is an event stream (success status and `text/event-stream`).
 pub(crate) fn is_event_stream(status: u16, headers: &HeaderMap) -> bool {
     let content_type = headers
