@@ -19,7 +19,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use crate::client::wire::websocket_failure;
+use agenttier_core::proxy::Tunnel;
+
+use crate::client::wire::{self, websocket_failure};
 use crate::transport::Transport;
 
 /// What the socket runs over: TCP, or TLS over TCP.
@@ -88,6 +90,28 @@ async fn wss_stream(tls: WssConfig, _: &str, _: TcpStream, _: &str, _: Duration)
     match tls {}
 }
 
+/// Asks the proxy at the other end of `tcp` for a tunnel to `target` (`host:port`).
+async fn open_tunnel(tcp: &mut TcpStream, tunnel: &Tunnel, target: &str, path: &str) -> Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let io_failure = |e: std::io::Error| {
+        let message = format!("proxy {}: {e}", tunnel.address);
+        websocket_failure(path, message, Some(Box::new(e)))
+    };
+    tcp.write_all(&tunnel.connect_request(target))
+        .await
+        .map_err(io_failure)?;
+    // Byte by byte: nothing of the tunnel's own traffic may be taken for the proxy's answer.
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !wire::tunnel_answer(&head, tunnel, path)? {
+        match tcp.read(&mut byte).await.map_err(io_failure)? {
+            0 => return Err(io_failure(std::io::ErrorKind::UnexpectedEof.into())),
+            _ => head.push(byte[0]),
+        }
+    }
+    Ok(())
+}
+
 impl Transport {
     /// Opens a WebSocket to `url` (`ws://` or `wss://`), sending the client's credentials and
     /// user agent. A refused upgrade becomes the typed error of its status.
@@ -114,16 +138,26 @@ impl Transport {
             method: "GET".into(),
             path: path.to_owned(),
         };
-        let tcp =
-            match tokio::time::timeout(config.connect_timeout, TcpStream::connect(endpoint.address.as_str())).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    let message = format!("cannot connect to {}: {e}", endpoint.address);
-                    return Err(websocket_failure(&path, message, Some(Box::new(e))));
-                }
-                Err(_) => return Err(connect_timeout(&path)),
-            };
+        let tunnel = wire::tunnel_for(config, &endpoint.host, endpoint.secure)?;
+        let first_hop = tunnel.as_ref().map_or(&endpoint.address, |t| &t.address);
+        let mut tcp = match tokio::time::timeout(config.connect_timeout, TcpStream::connect(first_hop.as_str())).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                let message = format!("cannot connect to {first_hop}: {e}");
+                return Err(websocket_failure(&path, message, Some(Box::new(e))));
+            }
+            Err(_) => return Err(connect_timeout(&path)),
+        };
         let _ = tcp.set_nodelay(true);
+        if let Some(tunnel) = &tunnel {
+            let opened = tokio::time::timeout(config.timeout, open_tunnel(&mut tcp, tunnel, &endpoint.address, &path));
+            opened.await.map_err(|_| Error::Timeout {
+                kind: TimeoutKind::Request,
+                after: config.timeout,
+                method: "GET".into(),
+                path: path.clone(),
+            })??;
+        }
         let stream: Box<dyn Io> = match tls {
             Some(tls) => wss_stream(tls, &endpoint.host, tcp, &path, config.connect_timeout).await?,
             None => Box::new(tcp),

@@ -18,7 +18,9 @@ use agenttier_core::{Error, Result, TimeoutKind, response};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
-use crate::client::wire::websocket_failure;
+use agenttier_core::proxy::Tunnel;
+
+use crate::client::wire::{self, websocket_failure};
 use crate::transport::Transport;
 
 /// How long the reader holds the socket waiting for a message before letting a writer in.
@@ -109,10 +111,15 @@ impl Transport {
         if let Ok(agent) = config.user_agent.parse() {
             request.headers_mut().insert(http::header::USER_AGENT, agent);
         }
-        let tcp = connect(&endpoint.address, config.connect_timeout, &path)?;
+        let tunnel = wire::tunnel_for(config, &endpoint.host, endpoint.secure)?;
+        let first_hop = tunnel.as_ref().map_or(&endpoint.address, |t| &t.address);
+        let mut tcp = connect(first_hop, config.connect_timeout, &path)?;
         let _ = tcp.set_nodelay(true);
         let io_failure = |e: std::io::Error| websocket_failure(&path, e.to_string(), Some(Box::new(e)));
         tcp.set_read_timeout(Some(config.timeout)).map_err(io_failure)?;
+        if let Some(tunnel) = &tunnel {
+            open_tunnel(&mut tcp, tunnel, &endpoint.address, &path)?;
+        }
         // A second handle on the same socket, to shorten the read timeout after the handshake.
         let control = tcp.try_clone().map_err(io_failure)?;
         let stream: Box<dyn Io> = match tls {
@@ -147,6 +154,25 @@ impl Transport {
             WsWriter { shared, path },
         ))
     }
+}
+
+/// Asks the proxy at the other end of `tcp` for a tunnel to `target` (`host:port`).
+fn open_tunnel(tcp: &mut TcpStream, tunnel: &Tunnel, target: &str, path: &str) -> Result<()> {
+    let io_failure = |e: std::io::Error| {
+        let message = format!("proxy {}: {e}", tunnel.address);
+        websocket_failure(path, message, Some(Box::new(e)))
+    };
+    tcp.write_all(&tunnel.connect_request(target)).map_err(io_failure)?;
+    // Byte by byte: nothing of the tunnel's own traffic may be taken for the proxy's answer.
+    let mut head = Vec::new();
+    let mut byte = [0u8];
+    while !wire::tunnel_answer(&head, tunnel, path)? {
+        match tcp.read(&mut byte).map_err(io_failure)? {
+            0 => return Err(io_failure(ErrorKind::UnexpectedEof.into())),
+            _ => head.push(byte[0]),
+        }
+    }
+    Ok(())
 }
 
 /// Connects to the first address of `address` that answers within `timeout`.

@@ -19,6 +19,8 @@ pub mod error;
 #[cfg(feature = "kruise")]
 pub mod kruise;
 pub mod models;
+#[doc(hidden)]
+pub mod proxy;
 pub mod request;
 #[doc(hidden)]
 pub mod response;

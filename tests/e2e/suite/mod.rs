@@ -152,6 +152,7 @@ macro_rules! for_each_case {
             knobs::retry_policy_statuses_and_retry_after_are_settable,
             knobs::create_sends_every_wire_field,
             terminal::terminal_over_tls_trusts_the_clients_roots,
+            terminal::terminal_tunnels_through_the_clients_proxy,
             knobs::token_source_is_asked_per_request_and_refreshed_after_a_401,
             knobs::requests_are_traced_as_spans,
         }

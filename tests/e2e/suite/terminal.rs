@@ -177,3 +177,42 @@ pub async fn terminal_refusals_are_typed_errors(env: Env) {
     assert!(!text.contains("atk_not-a-key"), "the key leaked: {text}");
     sandbox.terminate().await.unwrap();
 }
+
+#[maybe]
+pub async fn terminal_tunnels_through_the_clients_proxy(env: Env) {
+    let sandbox = running(&env, &env.client, "proxied").await;
+    let proxy = support::connect_proxy::ConnectProxy::start(Some("alice:pr0xy-Pass"));
+    let router = support::router().url().trim_start_matches("http://").to_owned();
+    let through = |credentials: &str| {
+        sdk::Client::builder()
+            .base_url(support::router().url())
+            .api_key(support::router().admin_key())
+            .unwrap()
+            .proxy(proxy.url(Some(credentials)))
+            .build()
+            .unwrap()
+    };
+    let mut terminal = through("alice:pr0xy-Pass")
+        .sandbox(sandbox.id())
+        .terminal(TerminalOptions::default())
+        .await
+        .unwrap();
+    terminal.send_input("echo via-$((6*7))-proxy\r").await.unwrap();
+    read_until(terminal.reader(), "via-42-proxy").await;
+    drop(terminal);
+    assert_eq!(proxy.targets(), [router], "one tunnel, to the router");
+    // Wrong proxy credentials: the proxy's 407 as a transport error that never shows them.
+    let refused = through("alice:wr0ng-Pass")
+        .sandbox(sandbox.id())
+        .terminal(TerminalOptions::default())
+        .await
+        .unwrap_err();
+    let text = format!("{refused} {refused:?}");
+    assert!(matches!(refused, Error::Transport { .. }), "{refused:?}");
+    assert!(
+        text.contains("407") && !text.contains("wr0ng") && !text.contains("pr0xy"),
+        "{text}"
+    );
+    assert_eq!(proxy.targets().len(), 1);
+    sandbox.terminate().await.unwrap();
+}

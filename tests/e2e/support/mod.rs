@@ -1,5 +1,6 @@
 //! What the cases share across flavours: the in-process router, unique names, the fake server.
 
+pub mod connect_proxy;
 pub mod fake;
 pub mod routes;
 pub mod spans;

@@ -22,6 +22,7 @@ use std::fmt;
 use std::time::Duration;
 
 use agenttier_core::models::MAX_FILE_BYTES;
+use agenttier_core::proxy::{self, Answer, Tunnel};
 use agenttier_core::request::Request;
 use agenttier_core::retry::Outcome;
 use agenttier_core::sse::{SseEvent, SseParser};
@@ -135,6 +136,24 @@ pub(crate) fn websocket_failure(path: &str, message: String, source: Option<BoxE
         message,
         attempts: 1,
         source,
+    }
+}
+
+/// The proxy a terminal to `host` (`wss://` when `secure`) tunnels through: the client's
+/// configured one, else the environment's (see [`agenttier_core::proxy`]).
+pub(crate) fn tunnel_for(config: &ClientConfig, host: &str, secure: bool) -> Result<Option<Tunnel>> {
+    proxy::for_target(config.proxy.as_deref(), host, secure, |var| std::env::var(var).ok())
+}
+
+/// Reads the proxy's answer to `CONNECT` so far (`head`, read byte by byte): `true` once the
+/// tunnel is open. A refusal or an answer that is not HTTP is the terminal's transport error.
+pub(crate) fn tunnel_answer(head: &[u8], tunnel: &Tunnel, path: &str) -> Result<bool> {
+    let refused = |message: String| websocket_failure(path, format!("proxy {}: {message}", tunnel.address), None);
+    match proxy::read_answer(head) {
+        Ok(Answer::Incomplete) => Ok(false),
+        Ok(Answer::Established(_)) => Ok(true),
+        Ok(Answer::Refused(status, reason)) => Err(refused(format!("the tunnel was refused: {status} {reason}"))),
+        Err(e) => Err(refused(e.to_string())),
     }
 }
 
