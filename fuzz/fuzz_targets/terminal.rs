@@ -1,8 +1,11 @@
 //! Terminal frames and output decoding: any text decodes to a frame or to `None` (never a
 //! panic), every decoded frame survives encode → decode unchanged, and the UTF-8 decoder gives
-//! exactly `String::from_utf8_lossy` of the whole output however the bytes are split.
+//! exactly `String::from_utf8_lossy` of the whole output however the bytes are split. And the
+//! proxy's answer to the terminal's `CONNECT`: never a panic, and an open tunnel's head ends
+//! with its blank line inside what was read.
 #![no_main]
 
+use agenttier_core::proxy::{Answer, read_answer};
 use agenttier_core::terminal::{ClientFrame, ServerFrame, TerminalEvent, Utf8Decoder};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,6 +18,9 @@ fuzz_target!(|input: &[u8]| {
         assert_eq!(ServerFrame::decode(&frame.encode()), Some(frame), "server frame round trip");
     }
     let _ = TerminalEvent::from_text(&text);
+    if let Ok(Answer::Established(head)) = read_answer(input) {
+        assert!(head <= input.len() && input[..head].ends_with(b"\r\n\r\n"), "tunnel head {head}");
+    }
 
     // Byte 0 and 1: two split points; the rest: terminal output.
     if input.len() < 2 {
