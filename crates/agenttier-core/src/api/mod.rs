@@ -9,9 +9,13 @@
 //!
 //! ```
 //! use agenttier_core::api;
-//! let req = api::sandboxes::stop("demo");
+//! # fn main() -> agenttier_core::Result<()> {
+//! let req = api::sandboxes::stop("demo")?;
 //! assert_eq!(req.method, agenttier_core::Method::POST);
 //! assert_eq!(req.url("http://127.0.0.1:8080"), "http://127.0.0.1:8080/api/v1/sandboxes/demo/stop");
+//! assert!(api::sandboxes::stop("").is_err()); // refused before anything is sent
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod account;

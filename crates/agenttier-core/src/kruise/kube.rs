@@ -8,6 +8,9 @@
 //! application's, as is the k8s-openapi Kubernetes version feature (`k8s-openapi/v1_*`, or
 //! `K8S_OPENAPI_ENABLED_VERSION` for `cargo check`/`doc`), which a library must not choose.
 //!
+//! With `kube` (a dependency of the application, not of this crate, so this is not compiled
+//! here):
+//!
 //! ```ignore
 //! let sandboxes: kube::Api<agenttier::kruise::kube::Sandbox> = kube::Api::namespaced(client, "team-a");
 //! for sb in sandboxes.list(&Default::default()).await? {
