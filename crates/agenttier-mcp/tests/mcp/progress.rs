@@ -32,12 +32,17 @@ async fn start(c: &Connection, name: &str, args: Value) -> rmcp::service::Reques
         .expect("request sent")
 }
 
+/// The progress messages of `token`, in the order the server sent them: by their progress value,
+/// which MCP makes increase. (rmcp's client runs each notification's handler in a task of its
+/// own, so the recorder may see them out of order.)
 fn messages(c: &Connection, token: &ProgressToken) -> Vec<String> {
-    c.progress()
+    let mut progress: Vec<_> = c
+        .progress()
         .into_iter()
         .filter(|p| &p.progress_token == token)
-        .map(|p| p.message.unwrap_or_default())
-        .collect()
+        .collect();
+    progress.sort_by(|a, b| a.progress.total_cmp(&b.progress));
+    progress.into_iter().map(|p| p.message.unwrap_or_default()).collect()
 }
 
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
@@ -75,13 +80,15 @@ async fn progress_and_cancel(via: Via) {
     let token = run.progress_token.clone();
     let response = run.await_response().await.unwrap();
     assert!(format!("{response:?}").contains("ok\\n"), "{response:?}");
-    let beats: Vec<f64> = c
+    let mut beats: Vec<f64> = c
         .progress()
         .iter()
         .filter(|p| p.progress_token == token)
         .map(|p| p.progress)
         .collect();
     assert!(beats.len() >= 2, "heartbeats while the command ran: {beats:?}");
+    // Handlers may record them out of order (see `messages`); no value is ever sent twice.
+    beats.sort_by(f64::total_cmp);
     assert!(beats.windows(2).all(|w| w[0] < w[1]), "progress increases: {beats:?}");
     assert!(
         c.progress()
