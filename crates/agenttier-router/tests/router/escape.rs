@@ -241,10 +241,13 @@ fn fork_bombs_and_memory_hogs_are_contained() {
     assert_ne!(j["exitCode"], 0, "{j}");
     assert_eq!(alice.exec("bomber", "echo alive")["stdout"], "alive\n");
 
-    // The fork bomb hits the pids limit; meanwhile the router and the neighbour answer.
+    // The fork bomb hits the pids limit; meanwhile the router and the neighbour answer. The
+    // exec's timeout (4 s) ends it: the shell outlives the timeout, so the router kills the
+    // whole group. (With `sleep 4` the shell could exit first on a loaded machine; the bomb,
+    // left running as background jobs are, then starved the next exec of CPU: a CI flake.)
     let bomb = std::thread::spawn({
         let alice = alice.clone();
-        move || alice.exec_timeout("bomber", "b() { b | b & }; b; sleep 4", 4)
+        move || alice.exec_timeout("bomber", "b() { b | b & }; b; sleep 60", 4)
     });
     std::thread::sleep(Duration::from_millis(1500));
     let started = Instant::now();
