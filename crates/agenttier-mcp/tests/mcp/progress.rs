@@ -34,7 +34,8 @@ async fn start(c: &Connection, name: &str, args: Value) -> rmcp::service::Reques
 
 /// The progress messages of `token`, in the order the server sent them: by their progress value,
 /// which MCP makes increase. (rmcp's client runs each notification's handler in a task of its
-/// own, so the recorder may see them out of order.)
+/// own, so the recorder may see them out of order, and after the response: wait for what is
+/// expected with [`until`] before asserting on it.)
 fn messages(c: &Connection, token: &ProgressToken) -> Vec<String> {
     let mut progress: Vec<_> = c
         .progress()
@@ -64,11 +65,10 @@ async fn progress_and_cancel(via: Via) {
     let token = wait.progress_token.clone();
     let response = wait.await_response().await.unwrap();
     assert!(format!("{response:?}").contains("Running"), "{response:?}");
-    assert!(
-        messages(&c, &token).iter().any(|m| m.starts_with("phase ")),
-        "{:?}",
-        c.progress()
-    );
+    until("a phase reported", || {
+        messages(&c, &token).iter().any(|m| m.starts_with("phase "))
+    })
+    .await;
 
     // A command that runs for a while reports progress, with increasing values.
     let run = start(
@@ -80,6 +80,7 @@ async fn progress_and_cancel(via: Via) {
     let token = run.progress_token.clone();
     let response = run.await_response().await.unwrap();
     assert!(format!("{response:?}").contains("ok\\n"), "{response:?}");
+    until("two heartbeats", || messages(&c, &token).len() >= 2).await;
     let mut beats: Vec<f64> = c
         .progress()
         .iter()
@@ -142,14 +143,15 @@ async fn progress_and_cancel(via: Via) {
     .await;
     let token = configure.progress_token.clone();
     configure.await_response().await.unwrap();
-    assert!(
-        messages(&c, &token).iter().any(|m| m.contains("installed")),
-        "{:?}",
-        messages(&c, &token)
-    );
+    until("the install's output", || {
+        messages(&c, &token).iter().any(|m| m.contains("installed"))
+    })
+    .await;
     let invoke = start(&c, "agent_invoke", json!({"sandbox_id": "streamer"})).await;
     let token = invoke.progress_token.clone();
     let response = invoke.await_response().await.unwrap();
+    // The start line, three stdout lines and one stderr line.
+    until("every line of the invocation", || messages(&c, &token).len() >= 5).await;
     let lines = messages(&c, &token);
     assert!(
         lines[0].starts_with("started inv-"),
