@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use agenttier::blocking::Client;
 use agenttier::models::{Configure, CreateSandbox};
-use agenttier_router::{LocalRouter, RouterOptions};
+use agenttier_router::{IsolationMode, LocalRouter, RouterOptions};
 use report::{Row, Target};
 use serde_json::{Value, json};
 
@@ -78,7 +78,11 @@ fn main() {
     }
     let plan = Plan::new(args.iter().any(|a| a == "--quick"));
     if args.iter().any(|a| a == "--exec-only") {
-        if let Err(e) = exec_only(plan.execs) {
+        let isolation = match args.iter().any(|a| a == "--no-isolation") {
+            true => IsolationMode::None,
+            false => IsolationMode::Auto,
+        };
+        if let Err(e) = exec_only(plan.execs, isolation) {
             eprintln!("agenttier-bench: {e}");
             std::process::exit(1);
         }
@@ -94,9 +98,11 @@ fn main() {
 
 /// `--exec-only`: the sandbox figures alone (no Python, no client comparisons): create-to-Running
 /// without start delay (median of 20), and exec of `true` through the router against a bare spawn.
-fn exec_only(n: usize) -> Result<(), Box<dyn std::error::Error>> {
+/// `--no-isolation` runs the sandboxes as plain processes, to see what isolation costs.
+fn exec_only(n: usize, isolation: IsolationMode) -> Result<(), Box<dyn std::error::Error>> {
     let router = LocalRouter::start(RouterOptions {
         start_delay: Duration::ZERO,
+        isolation,
         ..RouterOptions::default()
     })?;
     let client = Client::builder()
