@@ -70,7 +70,8 @@
 //!
 //! **Kubernetes.** With feature `kruise`, `kruise::KruiseClient` manages the OpenKruise
 //! `Sandbox` and `SandboxSet` custom resources directly through the Kubernetes API (kubeconfig
-//! or in-cluster credentials, watches, exec plugins).
+//! or in-cluster credentials, watches, exec plugins). Feature `kube` adds `kruise::kube`, whose
+//! `Sandbox` and `SandboxSet` implement `kube::Resource` for kube-rs users' `Api<Sandbox>`.
 
 // docs.rs (nightly, `--cfg docsrs`) labels feature-gated items with the features they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
