@@ -243,8 +243,20 @@ fn fork_bombs_and_memory_hogs_are_contained() {
 
     // The fork bomb hits the pids limit; meanwhile the router and the neighbour answer. The
     // exec's timeout (4 s) ends it: the shell outlives the timeout, so the router kills the
-    // whole group. (With `sleep 4` the shell could exit first on a loaded machine; the bomb,
-    // left running as background jobs are, then starved the next exec of CPU: a CI flake.)
+    // whole group. It runs with the default memory limit: under the 64 MiB one above, a
+    // thousand shells keep the memory cgroup in OOM handling, and a process stuck there while
+    // forking holds the kernel's cgroup-wide threadgroup lock that every command start of every
+    // sandbox needs to join its cgroups (RELIABILITY.md, "What it does not defend against").
+    assert_eq!(alice.post_empty("/api/v1/sandboxes/bomber/stop").status, 200);
+    let r = alice.send(
+        "PATCH",
+        "/api/v1/sandboxes/bomber",
+        Some(r#"{"resources":{"limits":{"memory":"2Gi","cpu":"500m"}}}"#),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(alice.post_empty("/api/v1/sandboxes/bomber/resume").status, 200);
+    alice.wait_phase("bomber", "Running");
     let bomb = std::thread::spawn({
         let alice = alice.clone();
         move || alice.exec_timeout("bomber", "b() { b | b & }; b; sleep 60", 4)
