@@ -224,17 +224,17 @@ fn fork_bombs_and_memory_hogs_are_contained() {
     let alice = admin.with_key(&router.create_key("alice", false, &[]).unwrap());
     alice.create_running("bomber");
     alice.create_running("neighbour");
-    // A small memory limit, applied on restart (as on the platform).
-    let r = alice.send(
-        "PATCH",
-        "/api/v1/sandboxes/bomber",
-        Some(r#"{"resources":{"limits":{"memory":"64Mi","cpu":"500m"}}}"#),
-        &[],
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(alice.post_empty("/api/v1/sandboxes/bomber/stop").status, 200);
-    assert_eq!(alice.post_empty("/api/v1/sandboxes/bomber/resume").status, 200);
-    alice.wait_phase("bomber", "Running");
+    // Limits apply on restart (as on the platform).
+    let restart_with_memory = |memory: &str| {
+        let limits = format!(r#"{{"resources":{{"limits":{{"memory":"{memory}","cpu":"500m"}}}}}}"#);
+        let r = alice.send("PATCH", "/api/v1/sandboxes/bomber", Some(&limits), &[]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(alice.post_empty("/api/v1/sandboxes/bomber/stop").status, 200);
+        assert_eq!(alice.post_empty("/api/v1/sandboxes/bomber/resume").status, 200);
+        alice.wait_phase("bomber", "Running");
+    };
+    // A small memory limit.
+    restart_with_memory("64Mi");
 
     // The memory hog is killed inside its sandbox; the sandbox lives on.
     let j = alice.exec_timeout("bomber", "tail /dev/zero", 30);
@@ -247,16 +247,7 @@ fn fork_bombs_and_memory_hogs_are_contained() {
     // thousand shells keep the memory cgroup in OOM handling, and a process stuck there while
     // forking holds the kernel's cgroup-wide threadgroup lock that every command start of every
     // sandbox needs to join its cgroups (RELIABILITY.md, "What it does not defend against").
-    assert_eq!(alice.post_empty("/api/v1/sandboxes/bomber/stop").status, 200);
-    let r = alice.send(
-        "PATCH",
-        "/api/v1/sandboxes/bomber",
-        Some(r#"{"resources":{"limits":{"memory":"2Gi","cpu":"500m"}}}"#),
-        &[],
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(alice.post_empty("/api/v1/sandboxes/bomber/resume").status, 200);
-    alice.wait_phase("bomber", "Running");
+    restart_with_memory("2Gi");
     let bomb = std::thread::spawn({
         let alice = alice.clone();
         move || alice.exec_timeout("bomber", "b() { b | b & }; b; sleep 60", 4)
