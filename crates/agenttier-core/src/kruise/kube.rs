@@ -35,21 +35,6 @@ macro_rules! kube_resource {
             status_doc = "Observed state, once the controller has written it."
         }
 
-        impl $name {
-            /// An object called `name` with `spec`.
-            pub fn new(name: impl Into<String>, spec: $spec) -> Self {
-                let metadata = ObjectMeta {
-                    name: Some(name.into()),
-                    ..ObjectMeta::default()
-                };
-                $name {
-                    metadata,
-                    spec,
-                    ..Default::default()
-                }
-            }
-        }
-
         impl kube_core::Resource for $name {
             type DynamicType = ();
             type Scope = NamespaceResourceScope;

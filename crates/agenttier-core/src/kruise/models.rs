@@ -16,7 +16,8 @@ use super::resource::Resource;
 pub type Extra = BTreeMap<String, Value>;
 
 /// The object of a custom resource whose metadata is a `$meta`: `apiVersion`, `kind`, metadata,
-/// spec, status and unknown top-level fields, and its `Default` (right `apiVersion` and `kind`).
+/// spec, status and unknown top-level fields, its `Default` (right `apiVersion` and `kind`) and
+/// `new(name, spec)`.
 /// The models use it with [`ObjectMeta`], the kube view (`kruise::kube`) with kube's.
 macro_rules! resource_object {
     (
@@ -56,13 +57,25 @@ macro_rules! resource_object {
                 }
             }
         }
+
+        impl $name {
+            #[doc = concat!("A `", $kind, "` called `name` with `spec`.")]
+            pub fn new(name: impl Into<String>, spec: $spec) -> Self {
+                let mut object = $name {
+                    spec,
+                    ..Default::default()
+                };
+                object.metadata.name = Some(name.into());
+                object
+            }
+        }
     };
 }
 #[cfg(feature = "kube")]
 pub(crate) use resource_object;
 
-/// A custom resource model: [`resource_object!`] with [`ObjectMeta`], `new(name, spec)` and its
-/// [`Resource`] implementation. The doc comment and examples come first inside the invocation.
+/// A custom resource model: [`resource_object!`] with [`ObjectMeta`], and its [`Resource`]
+/// implementation. The doc comment and examples come first inside the invocation.
 macro_rules! custom_resource {
     (
         $(#[$doc:meta])*
@@ -73,17 +86,6 @@ macro_rules! custom_resource {
         resource_object! {
             $(#[$doc])*
             $name, ObjectMeta, $spec, $status, kind = $kind, status_doc = $status_doc
-        }
-
-        impl $name {
-            #[doc = concat!("A `", $kind, "` called `name` with `spec`.")]
-            pub fn new(name: impl Into<String>, spec: $spec) -> Self {
-                $name {
-                    metadata: ObjectMeta::named(name),
-                    spec,
-                    ..Default::default()
-                }
-            }
         }
 
         impl Resource for $name {
