@@ -498,6 +498,7 @@ impl Job {
             .st
             .sandboxes
             .spawn_shell(&self.id, &self.who, &command_line(&self.install), Stdio::null())
+            .await
             .map_err(|e| Some(api_message(e)))?;
         let pgid = spawned.pgid;
         let tail = Tail::new(INSTALL_LOG_TAIL);

@@ -125,7 +125,7 @@ pub(crate) async fn invoke(
             return Err(e);
         }
     };
-    run_invoke(st, who, id, q, call, slot, body)
+    run_invoke(st, who, id, q, call, slot, body).await
 }
 
 /// An invoke that passed the checks on its sandbox: what it runs, and what its metrics need.
@@ -178,7 +178,7 @@ fn throttled(id: &str, inflight: i64, limit: i64) -> Response {
     resp
 }
 
-fn run_invoke(
+async fn run_invoke(
     st: AppState,
     who: Identity,
     id: String,
@@ -205,7 +205,8 @@ fn run_invoke(
         .unwrap_or(0);
     let spawned = st
         .sandboxes
-        .spawn_shell(&id, &who, &command_line(&argv), std::process::Stdio::piped());
+        .spawn_shell(&id, &who, &command_line(&argv), std::process::Stdio::piped())
+        .await;
     let mut spawned = spawned.inspect_err(|_| call.record(&st, "error"))?;
     let pgid = spawned.pgid;
     if let Some(mut pipe) = spawned.child.stdin.take() {

@@ -214,7 +214,7 @@ pub(super) async fn exec(
         Err(throttled) => return Ok(throttled.into_response()),
     };
     // The command's activity ends with this future, even when the client disconnects.
-    let running = st.sandboxes.spawn_shell(&id, &who, &command, Stdio::null())?;
+    let running = st.sandboxes.spawn_shell(&id, &who, &command, Stdio::null()).await?;
     let out = exec::run(running.child, running.pgid, Duration::from_secs(secs)).await;
     Ok(out.into_response())
 }

@@ -13,6 +13,15 @@
 //! and removes the leftovers of its own killed predecessor, and never touches another router's.
 //! Stop and delete kill every process in the cgroup (whatever session or parent it has) and then
 //! remove it.
+//!
+//! A new process joins by writing `0` (itself) from between fork and exec. With v1 it writes to
+//! `tasks`, which moves the calling thread only: in a freshly forked, single-threaded child that
+//! is the whole process, and, unlike `cgroup.procs`, it takes no kernel-wide lock. A migration
+//! through `cgroup.procs` takes the write side of the kernel's `cgroup_threadgroup_rwsem`, whose
+//! read side every `fork` on the machine holds: a fork bomb throttled at its CPU quota or stuck
+//! at its memory limit holds it for seconds to minutes, and every command start of every sandbox
+//! (and every fork behind the waiting writer) would wait that long. v2 has no per-thread move
+//! for domain cgroups, so there a command start still takes that lock.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -167,6 +176,7 @@ impl Layout {
         let mut cg = Cgroup {
             dirs: Vec::new(),
             per_thread: Vec::new(),
+            v1: matches!(self, Layout::V1 { .. }),
         };
         match self {
             Layout::None => {}
@@ -244,26 +254,30 @@ pub(crate) struct Cgroup {
     /// Per dir: a router thread may stand in it (v1 `pids`, where threads are placed one by one;
     /// at the limit a fork fails at once, it never waits).
     per_thread: Vec<bool>,
+    /// v1 hierarchies (joined through `tasks`) rather than one v2 cgroup (`cgroup.procs`).
+    v1: bool,
 }
 
 impl Cgroup {
-    /// `cgroup.procs` of each cgroup, opened for writing (a child writes "0" to join).
-    pub(crate) fn procs_files(&self) -> io::Result<Vec<File>> {
-        self.open_procs(|_| true)
+    /// The file of each cgroup a freshly forked child writes "0" to, to join it (see the module
+    /// documentation), opened for writing.
+    pub(crate) fn join_files(&self) -> io::Result<Vec<File>> {
+        self.open_join(|_| true)
     }
 
-    /// `cgroup.procs` of the cgroups a command must still join itself once forked by a spawner
+    /// The join files of the cgroups a command must still join itself once forked by a spawner
     /// standing in [`Cgroup::tasks_files`] (v1: `memory` and `cpu`; v2: the one cgroup).
-    pub(crate) fn command_procs_files(&self) -> io::Result<Vec<File>> {
-        self.open_procs(|thread| !thread)
+    pub(crate) fn command_join_files(&self) -> io::Result<Vec<File>> {
+        self.open_join(|thread| !thread)
     }
 
-    fn open_procs(&self, which: impl Fn(bool) -> bool) -> io::Result<Vec<File>> {
+    fn open_join(&self, which: impl Fn(bool) -> bool) -> io::Result<Vec<File>> {
+        let file = if self.v1 { "tasks" } else { "cgroup.procs" };
         self.dirs
             .iter()
             .zip(&self.per_thread)
             .filter(|(_, t)| which(**t))
-            .map(|(d, _)| OpenOptions::new().write(true).open(d.join("cgroup.procs")))
+            .map(|(d, _)| OpenOptions::new().write(true).open(d.join(file)))
             .collect()
     }
 
@@ -302,8 +316,13 @@ impl Drop for Cgroup {
 }
 
 /// SIGKILLs every process of a cgroup (v2 `cgroup.kill` when there is one), but the router,
-/// repeating while new ones appear (a fork racing the kill).
+/// repeating while new ones appear (a fork racing the kill). The CPU quota is lifted first: a
+/// killed process must still run to exit, and a thousand of them sharing a spent quota would
+/// take minutes.
 fn kill_members(dir: &Path) {
+    // Each exists in one layout's CPU cgroup only.
+    let _ = fs::write(dir.join("cpu.cfs_quota_us"), "-1");
+    let _ = fs::write(dir.join("cpu.max"), "max");
     if fs::write(dir.join("cgroup.kill"), "1").is_ok() {
         return;
     }

@@ -43,6 +43,14 @@ impl Drop for Activity {
     }
 }
 
+/// Hands a child started for a caller to it, or kills the child's group when the caller has gone
+/// (its client disconnected while the command started): no command runs untracked.
+pub(crate) fn deliver(reply: tokio::sync::oneshot::Sender<std::io::Result<Child>>, spawned: std::io::Result<Child>) {
+    if let Err(Ok(child)) = reply.send(spawned) {
+        kill_group(child.id().map_or(0, |p| p as i32));
+    }
+}
+
 /// SIGKILLs a process group.
 pub(crate) fn kill_group(pgid: i32) {
     if pgid > 0 {

@@ -114,8 +114,8 @@ impl Drop for Slot {
 
 /// What a command must go through to be inside a sandbox.
 pub(crate) struct Confinement {
-    /// `cgroup.procs` of each of the sandbox's cgroups, opened for writing.
-    cgroup_procs: Vec<File>,
+    /// The join file of each of the sandbox's cgroups, opened for writing ([`super::cgroup`]).
+    cgroup_join: Vec<File>,
     /// The sandbox's user namespace (none in plain mode).
     user_ns: Option<File>,
     /// Whether this confines commands (rather than the holder's init).
@@ -129,9 +129,9 @@ pub(crate) struct Confinement {
 
 impl Confinement {
     /// How commands enter: the cgroups and, with namespaces, the user namespace.
-    pub(crate) fn commands(cgroup_procs: Vec<File>, user_ns: Option<File>) -> Arc<Confinement> {
+    pub(crate) fn commands(cgroup_join: Vec<File>, user_ns: Option<File>) -> Arc<Confinement> {
         Arc::new(Confinement {
-            cgroup_procs,
+            cgroup_join,
             user_ns,
             command: true,
             view: None,
@@ -142,9 +142,9 @@ impl Confinement {
 
     /// How the holder starts: in its cgroups, then in new mount/UTS/IPC namespaces rooted in
     /// `view` (it stays host root, outside the user namespace).
-    pub(crate) fn holder(cgroup_procs: Vec<File>, view: View) -> Arc<Confinement> {
+    pub(crate) fn holder(cgroup_join: Vec<File>, view: View) -> Arc<Confinement> {
         Arc::new(Confinement {
-            cgroup_procs,
+            cgroup_join,
             user_ns: None,
             command: false,
             view: Some(view),
@@ -156,8 +156,8 @@ impl Confinement {
     /// Confines the calling process; runs in a freshly forked child, so it only makes system
     /// calls on data prepared before the fork (no allocation, no locks).
     fn apply(&self) -> io::Result<()> {
-        for procs in &self.cgroup_procs {
-            // "0" moves the writing process.
+        for procs in &self.cgroup_join {
+            // "0" moves the writer: this fresh child, still single-threaded.
             rustix::io::write(procs, b"0")?;
         }
         // The OOM killer picks commands before the sandbox's init, whose death would end the

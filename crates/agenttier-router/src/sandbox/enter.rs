@@ -17,11 +17,12 @@ use std::io;
 use std::io::Write;
 use std::path::PathBuf;
 #[cfg(target_os = "linux")]
-use std::sync::mpsc::{Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Sender, channel, sync_channel};
 
 use tokio::process::{Child, Command};
 
-/// The spawner of one sandbox.
+/// The spawner of one sandbox (a handle: clones share the thread, which ends with the last one).
+#[derive(Clone)]
 pub(crate) struct Namespaces {
     #[cfg(target_os = "linux")]
     queue: Sender<Job>,
@@ -57,9 +58,10 @@ impl Namespaces {
                         for (fd, kind) in &joined {
                             nix::sched::setns(fd, *kind)?;
                         }
-                        let tid = rustix::thread::gettid().as_raw_nonzero().to_string();
+                        // "0" moves the writing thread alone, without the kernel-wide lock a
+                        // move by id takes (super::cgroup).
                         for mut file in tasks {
-                            file.write_all(tid.as_bytes())?;
+                            file.write_all(b"0")?;
                         }
                         Ok(())
                     });
@@ -72,7 +74,7 @@ impl Namespaces {
                 for job in jobs {
                     let _entered = job.runtime.enter();
                     let mut cmd = job.cmd;
-                    let _ = job.reply.send(cmd.spawn());
+                    super::command::deliver(job.reply, cmd.spawn());
                 }
             })?;
         started
@@ -81,9 +83,11 @@ impl Namespaces {
         Ok(Namespaces { queue })
     }
 
-    /// Spawns `cmd` (which runs in `/workspace`) inside the sandbox.
-    pub(crate) fn spawn(&self, cmd: Command) -> io::Result<Child> {
-        let (reply, answer) = sync_channel(1);
+    /// Spawns `cmd` (which runs in `/workspace`) inside the sandbox. The caller's task waits
+    /// without holding its thread: a start can take long in a sandbox at its memory limit or
+    /// CPU quota, and must hold up nothing else.
+    pub(crate) async fn spawn(&self, cmd: Command) -> io::Result<Child> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job {
             cmd,
             runtime: tokio::runtime::Handle::try_current().map_err(io::Error::other)?,
@@ -91,7 +95,7 @@ impl Namespaces {
         };
         let gone = || io::Error::other("the sandbox's spawner thread is gone");
         self.queue.send(job).map_err(|_| gone())?;
-        answer.recv().map_err(|_| gone())?
+        answer.await.map_err(|_| gone())?
     }
 }
 
@@ -103,7 +107,7 @@ impl Namespaces {
     }
 
     /// Never reached: no `Namespaces` exist off Linux.
-    pub(crate) fn spawn(&self, mut cmd: Command) -> io::Result<Child> {
+    pub(crate) async fn spawn(&self, mut cmd: Command) -> io::Result<Child> {
         cmd.spawn()
     }
 }
@@ -114,5 +118,5 @@ struct Job {
     cmd: Command,
     /// The runtime the child is registered with (the caller's).
     runtime: tokio::runtime::Handle,
-    reply: SyncSender<io::Result<Child>>,
+    reply: tokio::sync::oneshot::Sender<io::Result<Child>>,
 }

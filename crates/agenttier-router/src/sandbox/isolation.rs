@@ -199,7 +199,7 @@ impl Isolation {
         };
         let procs = |cgroup: Option<&Cgroup>| match cgroup {
             Some(cg) => cg
-                .procs_files()
+                .join_files()
                 .map_err(|e| format!("failed to open the sandbox cgroup: {e}")),
             None => Ok(Vec::new()),
         };
@@ -280,13 +280,13 @@ impl Isolation {
         };
         // The spawner thread stands in the v1 `pids` cgroup already; each child moves itself into
         // the rest (v1 `memory` and `cpu`, or the v2 cgroup).
-        let cgroup_procs = match &cgroup {
+        let cgroup_join = match &cgroup {
             Some(cg) => cg
-                .command_procs_files()
+                .command_join_files()
                 .map_err(|e| format!("failed to open the sandbox cgroup: {e}"))?,
             None => Vec::new(),
         };
-        let confinement = Confinement::commands(cgroup_procs, Some(user_ns));
+        let confinement = Confinement::commands(cgroup_join, Some(user_ns));
         Ok(Some(Holder {
             inside: Some(Inside {
                 child,
@@ -382,9 +382,12 @@ impl Holder {
         self.inside.as_ref().map(|i| i.pid)
     }
 
-    /// Whether commands run inside namespaces (and so see `/workspace`).
-    pub(crate) fn namespaced(&self) -> bool {
-        self.inside.is_some()
+    /// How to start commands in this sandbox, to use without holding the sandboxes' lock.
+    pub(crate) fn launcher(&self) -> Launcher {
+        Launcher {
+            confinement: self.confinement.clone(),
+            spawner: self.inside.as_ref().map(|i| i.namespaces.clone()),
+        }
     }
 
     /// Kills the holder and with it every process of the sandbox.
@@ -404,10 +407,26 @@ impl Drop for Holder {
     }
 }
 
+/// How commands start in one Running sandbox ([`Holder::launcher`]; `None` for plain processes
+/// without cgroups).
+#[derive(Clone)]
+pub(crate) struct Launcher {
+    confinement: Arc<Confinement>,
+    /// The spawner inside the sandbox's namespaces (none in plain mode).
+    spawner: Option<Namespaces>,
+}
+
+impl Launcher {
+    /// Whether commands run inside namespaces (and so see `/workspace`).
+    pub(crate) fn namespaced(&self) -> bool {
+        self.spawner.is_some()
+    }
+}
+
 /// Builds the `/bin/sh -c <command>` invocation for a sandbox, in its own process group; start it
 /// with [`spawn`].
-pub(crate) fn shell_command(holder: Option<&Holder>, dir: &Path, sandbox: &str, command: &str) -> Command {
-    let workspace = if holder.is_some_and(Holder::namespaced) {
+pub(crate) fn shell_command(launcher: Option<&Launcher>, dir: &Path, sandbox: &str, command: &str) -> Command {
+    let workspace = if launcher.is_some_and(Launcher::namespaced) {
         Path::new("/workspace")
     } else {
         dir
@@ -428,16 +447,22 @@ pub(crate) fn shell_command(holder: Option<&Holder>, dir: &Path, sandbox: &str, 
 }
 
 /// Starts any command (one built by [`shell_command`], or a PTY shell) confined to the sandbox:
-/// in its cgroups, and inside its namespaces and user namespace when there are some.
-pub(crate) fn spawn(mut cmd: Command, holder: Option<&Holder>) -> std::io::Result<Child> {
-    let Some(h) = holder else {
+/// in its cgroups, and inside its namespaces and user namespace when there are some. A child
+/// joining cgroups starts off the async workers: `spawn` returns once the child has `exec`ed,
+/// which in a sandbox at its memory limit or CPU quota can take long.
+pub(crate) async fn spawn(mut cmd: Command, launcher: Option<&Launcher>) -> std::io::Result<Child> {
+    let Some(l) = launcher else {
         super::confine::prepare(&mut cmd, None);
         return cmd.spawn();
     };
-    h.confinement.attach(&mut cmd);
-    match &h.inside {
-        Some(i) => i.namespaces.spawn(cmd),
-        None => cmd.spawn(),
+    l.confinement.attach(&mut cmd);
+    match &l.spawner {
+        Some(spawner) => spawner.spawn(cmd).await,
+        None => {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            tokio::task::spawn_blocking(move || super::command::deliver(reply, cmd.spawn()));
+            answer.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        }
     }
 }
 
@@ -468,13 +493,8 @@ impl EnvReset for Command {
 /// `sandboxes/`). A router killed between starting a holder and recording its pid leaves one
 /// that only this scan finds.
 pub(crate) fn holders_under(sandboxes: &Path) -> Vec<i32> {
-    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let prefix = sandboxes.as_os_str().as_encoded_bytes();
-    proc_dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    own_processes()
         .filter(|pid| {
             let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
                 return false;
@@ -493,6 +513,9 @@ pub(crate) fn holders_under(sandboxes: &Path) -> Vec<i32> {
 /// True when a process with this pid exists and its command line carries the holder marker and
 /// `dir` (so an unrelated process that reused the pid is never killed).
 pub(crate) fn is_stale_holder(pid: i32, dir: &Path) -> bool {
+    if !is_own_process(pid) {
+        return false;
+    }
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
@@ -509,14 +532,7 @@ pub(crate) fn kill_tagged(dir: &Path) {
     let mut tag = b"WORKSPACE=".to_vec();
     tag.extend_from_slice(dir.as_os_str().as_encoded_bytes());
     let me = std::process::id() as i32;
-    let Ok(proc_dir) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for pid in proc_dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| *pid != me)
-    {
+    for pid in own_processes().filter(|pid| *pid != me) {
         let Ok(env) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
@@ -524,4 +540,23 @@ pub(crate) fn kill_tagged(dir: &Path) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
     }
+}
+
+/// The processes running under the router's own uid. Only theirs are ever read for a command
+/// line or environment: reading either takes the process's memory-map lock, which a process of a
+/// sandbox at its memory limit or CPU quota can hold for minutes (the reader would hang with it).
+/// Sandbox processes run under their slot's uids, so a scan never touches them.
+fn own_processes() -> impl Iterator<Item = i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| is_own_process(*pid))
+}
+
+/// Whether process `pid` runs under the router's uid (the owner of its `/proc` entry).
+fn is_own_process(pid: i32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == nix::unistd::geteuid().as_raw())
 }

@@ -564,7 +564,7 @@ impl Sandboxes {
 
     /// Starts `command` with `/bin/sh -c` in a Running sandbox of `who`'s (404 / 409 otherwise),
     /// stdin from `stdin`, stdout and stderr piped.
-    pub(crate) fn spawn_shell(
+    pub(crate) async fn spawn_shell(
         self: &Arc<Self>,
         id: &str,
         who: &Identity,
@@ -573,6 +573,7 @@ impl Sandboxes {
     ) -> Result<RunningCommand, ApiError> {
         let stdio = [stdin, std::process::Stdio::piped(), std::process::Stdio::piped()];
         self.spawn_attached(id, |rec| who.can_access(&rec.owner.sub), command, &[], stdio)
+            .await
     }
 
     /// The PTY multiplexer terminals of sandbox `id` open: its own `devpts` instance's, seen
@@ -591,7 +592,9 @@ impl Sandboxes {
     /// Starts `command` (`/bin/sh -c`, with `env` added) in a Running sandbox for a caller
     /// `allowed` admits (404 for others, 409 when not Running), its standard streams on `stdio`
     /// (stdin, stdout, stderr). Counts as activity until the command's [`Activity`] is dropped.
-    pub(crate) fn spawn_attached(
+    /// The start itself runs without the sandboxes' lock: it can take long in a sandbox at its
+    /// limits, and other sandboxes must not wait for it.
+    pub(crate) async fn spawn_attached(
         self: &Arc<Self>,
         id: &str,
         allowed: impl FnOnce(&SandboxRecord) -> bool,
@@ -599,23 +602,37 @@ impl Sandboxes {
         env: &[(&str, &str)],
         stdio: [std::process::Stdio; 3],
     ) -> Result<RunningCommand, ApiError> {
-        let mut map = self.write();
-        let e = match map.get_mut(id) {
-            Some(e) if allowed(&e.rec) => e,
-            _ => return Err(ApiError::sandbox_not_found(id)),
+        let (launcher, generation) = {
+            let map = self.read();
+            let e = match map.get(id) {
+                Some(e) if allowed(&e.rec) => e,
+                _ => return Err(ApiError::sandbox_not_found(id)),
+            };
+            if e.rec.phase != Phase::Running {
+                return Err(ApiError::not_running());
+            }
+            (e.holder.as_ref().map(Holder::launcher), e.generation)
         };
-        if e.rec.phase != Phase::Running {
-            return Err(ApiError::not_running());
-        }
-        let mut cmd = shell_command(e.holder.as_ref(), &self.workspace_dir(id), id, command);
+        let mut cmd = shell_command(launcher.as_ref(), &self.workspace_dir(id), id, command);
         let [stdin, stdout, stderr] = stdio;
         cmd.envs(env.iter().copied()).stdin(stdin).stdout(stdout).stderr(stderr);
-        let child = isolation::spawn(cmd, e.holder.as_ref())
+        let child = isolation::spawn(cmd, launcher.as_ref())
+            .await
             .map_err(|err| ApiError::internal(format!("cannot start the command: {err}")))?;
         let pgid = child.id().map(|p| p as i32).unwrap_or(0);
-        e.pgids.insert(pgid);
-        e.active += 1;
-        e.last_used = Instant::now();
+        let mut map = self.write();
+        match map.get_mut(id) {
+            Some(e) if e.generation == generation => {
+                e.pgids.insert(pgid);
+                e.active += 1;
+                e.last_used = Instant::now();
+            }
+            // Stopped or deleted while the command started.
+            _ => {
+                kill_group(pgid);
+                return Err(ApiError::not_running());
+            }
+        }
         Ok(RunningCommand {
             child,
             pgid,

@@ -217,13 +217,16 @@ pub(crate) async fn connect(
     if let Some(c) = command {
         env.push(("AGENTTIER_TERMINAL_COMMAND", c));
     }
-    let spawned = st.sandboxes.spawn_attached(
-        &id,
-        |rec| crate::sandbox::access::can_read(rec, &who),
-        &pty::session_command(command),
-        &env,
-        stdio,
-    );
+    let spawned = st
+        .sandboxes
+        .spawn_attached(
+            &id,
+            |rec| crate::sandbox::access::can_read(rec, &who),
+            &pty::session_command(command),
+            &env,
+            stdio,
+        )
+        .await;
     let spawned = match spawned {
         Ok(s) => s,
         Err(ApiError::Json(status, message) | ApiError::Text(status, message)) => return refuse(status, message),
