@@ -135,6 +135,10 @@ fn exec_only(n: usize, isolation: IsolationMode) -> Result<(), Box<dyn std::erro
         t.elapsed().as_secs_f64() * 1000.0 / n as f64
     };
     let routed = per_op(&mut || assert!(sandbox.exec("true").expect("exec").success()));
+    // The same HTTP round trip to the same sandbox without a command: what the exec path adds.
+    let request = per_op(&mut || {
+        sandbox.phase().expect("status");
+    });
     let bare = per_op(&mut || {
         assert!(
             Command::new("/bin/sh")
@@ -152,6 +156,7 @@ fn exec_only(n: usize, isolation: IsolationMode) -> Result<(), Box<dyn std::erro
         "exec `true` x{n}: through the router {routed:.2} ms/op, bare spawn {bare:.2} ms/op, ratio {:.2}x",
         routed / bare
     );
+    println!("status request (the round trip alone) x{n}: {request:.2} ms/op");
     Ok(())
 }
 

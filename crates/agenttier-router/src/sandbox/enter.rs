@@ -6,11 +6,14 @@
 //! although the router has many threads; it joins the sandbox's mount, UTS and IPC namespaces,
 //! points its children's PID namespace at the sandbox's, and, with cgroup v1, moves itself into
 //! the sandbox's `pids` cgroup (v1 places threads one by one), once, when the sandbox starts.
-//! Every command is then forked from that thread and so starts inside all of them: moving each
-//! new process into a cgroup costs an RCU grace period per hierarchy, milliseconds on a busy
-//! machine. (Not `memory` or `cpu`: a sandbox at its limit would stall or throttle the thread.) A multithreaded process may not join a user namespace, so the forked child does that
-//! itself before `exec` ([`super::confine`]); no extra program is loaded per command. The thread
-//! ends when the sandbox stops.
+//! Every command is then forked from that thread and so starts inside all of them, and joins the
+//! rest of its cgroups itself ([`super::cgroup`]). (The thread stands in no `memory` or `cpu`
+//! cgroup: a sandbox at its limit would stall or throttle it.) A multithreaded process may not
+//! join a user namespace, so the forked child does that itself before `exec`
+//! ([`super::confine`]); no extra program is loaded per command. Callers wait for the thread
+//! asynchronously, without the sandboxes' lock: a start inside a sandbox at its limits can be
+//! slow, and holds up only that sandbox's commands. The thread ends when the sandbox has stopped
+//! and no start is pending.
 
 use std::io;
 #[cfg(target_os = "linux")]
