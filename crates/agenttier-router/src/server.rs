@@ -199,6 +199,7 @@ impl Server {
         ticker.abort();
         deliverer.abort();
         sandboxes.kill_all();
+        let _ = tokio::task::spawn_blocking(move || sandboxes.remove_cgroups()).await;
         Ok(())
     }
 }

@@ -154,8 +154,11 @@ impl Layout {
             .collect()
     }
 
-    /// Kills and removes the cgroups a killed router with this data directory left behind.
-    pub(crate) fn clean_leftovers(&self, data_dir: &Path) {
+    /// Kills and removes every cgroup of the router with this data directory, and its parent
+    /// cgroup: at start, what a killed predecessor left behind; at shutdown, its own (the
+    /// background removal of a stopped sandbox's cgroups would die with the process, and a router
+    /// on a temporary data directory never comes back to clean them).
+    pub(crate) fn remove_all(&self, data_dir: &Path) {
         for parent in self.parents(data_dir) {
             let Ok(entries) = fs::read_dir(&parent) else {
                 continue;
@@ -166,6 +169,7 @@ impl Layout {
                     remove_when_empty(&e.path());
                 }
             }
+            let _ = fs::remove_dir(&parent);
         }
     }
 

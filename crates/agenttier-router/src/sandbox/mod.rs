@@ -182,7 +182,7 @@ impl Sandboxes {
         }
         // Their cgroups too (processes that escaped the holder's PID namespace cannot exist, but
         // plain-mode ones can).
-        self.cgroups.clean_leftovers(&self.data_dir);
+        self.cgroups.remove_all(&self.data_dir);
         let rows = self.store.load_sandboxes()?;
         let ports = self.store.load_ports()?;
         let mut to_start = Vec::new();
@@ -684,6 +684,12 @@ impl Sandboxes {
             e.kill_processes(self.tagged(&e.rec.name).as_deref());
             let _ = self.store.set_holder_pid(&e.rec.name, None);
         }
+    }
+
+    /// Removes every cgroup of this router, once [`Sandboxes::kill_all`] has ended their
+    /// processes (router shutdown; waits a few seconds at most per cgroup for the dying).
+    pub(crate) fn remove_cgroups(&self) {
+        self.cgroups.remove_all(&self.data_dir);
     }
 }
 
