@@ -616,23 +616,24 @@ impl Sandboxes {
         let mut cmd = shell_command(launcher.as_ref(), &self.workspace_dir(id), id, command);
         let [stdin, stdout, stderr] = stdio;
         cmd.envs(env.iter().copied()).stdin(stdin).stdout(stdout).stderr(stderr);
-        let child = isolation::spawn(cmd, launcher.as_ref())
-            .await
-            .map_err(|err| ApiError::internal(format!("cannot start the command: {err}")))?;
-        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        let spawned = isolation::spawn(cmd, launcher.as_ref()).await;
         let mut map = self.write();
-        match map.get_mut(id) {
-            Some(e) if e.generation == generation => {
-                e.pgids.insert(pgid);
-                e.active += 1;
-                e.last_used = Instant::now();
-            }
-            // Stopped or deleted while the command started.
-            _ => {
-                kill_group(pgid);
+        let entry = map.get_mut(id).filter(|e| e.generation == generation);
+        let (child, e) = match (spawned, entry) {
+            (Ok(child), Some(e)) => (child, e),
+            // Stopped or deleted while the command started (which may be why it could not).
+            (spawned, None) => {
+                if let Ok(child) = spawned {
+                    kill_group(child.id().map_or(0, |p| p as i32));
+                }
                 return Err(ApiError::not_running());
             }
-        }
+            (Err(err), Some(_)) => return Err(ApiError::internal(format!("cannot start the command: {err}"))),
+        };
+        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        e.pgids.insert(pgid);
+        e.active += 1;
+        e.last_used = Instant::now();
         Ok(RunningCommand {
             child,
             pgid,

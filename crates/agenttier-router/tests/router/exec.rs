@@ -153,3 +153,24 @@ fn commands_start_with_default_signal_dispositions_whatever_the_router_ignores()
     // Bits 0..31 are signals 1..31; 32 and 33 are glibc's own, which libc calls cannot change.
     assert_eq!(ignored & 0x7fff_ffff, 0, "{line}");
 }
+
+/// An exec racing a stop of its sandbox either runs (200) or finds the sandbox not running
+/// (409): the start runs without the sandboxes' lock, and a command whose sandbox stopped
+/// meanwhile is killed, never left behind or reported as a server error.
+#[test]
+fn an_exec_racing_a_stop_runs_or_is_refused_as_not_running() {
+    let (_r, http) = start();
+    http.create_running("race");
+    let body = serde_json::json!({ "command": "echo ran" }).to_string();
+    for _ in 0..10 {
+        let exec = std::thread::spawn({
+            let (http, body) = (http.clone(), body.clone());
+            move || http.post("/api/v1/sandboxes/race/exec", &body)
+        });
+        assert_eq!(http.post_empty("/api/v1/sandboxes/race/stop").status, 200);
+        let r = exec.join().unwrap();
+        assert!(r.status == 200 || r.status == 409, "{} {}", r.status, r.body);
+        assert_eq!(http.post_empty("/api/v1/sandboxes/race/resume").status, 200);
+        http.wait_phase("race", "Running");
+    }
+}
