@@ -224,20 +224,33 @@ fn nix_is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Host pids whose command line is exactly `args`.
 /// A `sleep` duration unique to this test process (`<base><pid>` seconds), so that the processes a
 /// test looks for by command line are its own even when two suites run on one machine.
 pub fn sleep_marker(base: u32) -> String {
     format!("{base}{}", std::process::id())
 }
 
+/// Host pids whose command line is exactly `args`.
 pub fn processes_matching(args: &[&str]) -> Vec<u32> {
     let want: Vec<u8> = args.join("\0").into_bytes();
+    // The name the kernel keeps (at most 15 bytes) is compared first: reading a command line
+    // waits for the process's memory-map lock, which a process stuck in another test's fork bomb
+    // holds.
+    let program = args[0].rsplit('/').next().unwrap_or(args[0]);
+    let comm = &program.as_bytes()[..program.len().min(15)];
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
+        if std::fs::read(entry.path().join("comm"))
+            .ok()
+            .as_deref()
+            .map(|c| c.trim_ascii_end())
+            != Some(comm)
+        {
+            continue;
+        }
         if let Ok(mut cmd) = std::fs::read(entry.path().join("cmdline")) {
             while cmd.last() == Some(&0) {
                 cmd.pop();
