@@ -70,6 +70,7 @@ const ROUTER_DOMAIN: &[&str] = &[
     "limits.rs",
     "metrics.rs",
     "private.rs",
+    "procfs.rs",
     "provision.rs",
     "random.rs",
     "respond.rs",

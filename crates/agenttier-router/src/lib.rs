@@ -107,6 +107,7 @@ mod local;
 mod metrics;
 mod options;
 mod private;
+mod procfs;
 mod provision;
 mod random;
 mod respond;

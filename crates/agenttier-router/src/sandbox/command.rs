@@ -47,8 +47,14 @@ impl Drop for Activity {
 /// (its client disconnected while the command started): no command runs untracked.
 pub(crate) fn deliver(reply: tokio::sync::oneshot::Sender<std::io::Result<Child>>, spawned: std::io::Result<Child>) {
     if let Err(Ok(child)) = reply.send(spawned) {
-        kill_group(child.id().map_or(0, |p| p as i32));
+        kill_group(group_of(&child));
     }
+}
+
+/// The process group a sandbox command leads (every one runs in its own): its pid, or 0 once
+/// it has been reaped.
+pub(crate) fn group_of(child: &Child) -> i32 {
+    child.id().map_or(0, |p| p as i32)
 }
 
 /// SIGKILLs a process group.

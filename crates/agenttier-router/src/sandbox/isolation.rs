@@ -337,20 +337,10 @@ fn open_keeper(
 /// The (first) child of `parent`, by a scan of `/proc`: pids above the parent's first, where a
 /// child almost always is.
 fn child_of(parent: i32) -> Option<i32> {
-    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .collect();
+    let mut pids: Vec<i32> = crate::procfs::pids().collect();
     pids.sort_by_key(|p| (*p <= parent, *p));
-    pids.into_iter().find(|pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
-                == Some(parent)
-        })
-    })
+    pids.into_iter()
+        .find(|pid| crate::procfs::stat_field(*pid, 1) == Some(parent))
 }
 
 /// What a Running sandbox holds: its namespaces (none in plain mode), its cgroups (when the
@@ -547,12 +537,7 @@ pub(crate) fn kill_tagged(dir: &Path) {
 /// sandbox at its memory limit or CPU quota can hold for minutes (the reader would hang with it).
 /// Sandbox processes run under their slot's uids, so a scan never touches them.
 fn own_processes() -> impl Iterator<Item = i32> {
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| is_own_process(*pid))
+    crate::procfs::pids().filter(|pid| is_own_process(*pid))
 }
 
 /// Whether process `pid` runs under the router's uid (the owner of its `/proc` entry).

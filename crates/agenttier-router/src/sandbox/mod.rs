@@ -36,7 +36,7 @@ use crate::errors::{ApiError, RouterError, Violation};
 use crate::gotime::now_unix;
 use crate::store::Store;
 use cgroup::{Layout, Limits};
-use command::{Activity, RunningCommand, group_alive, kill_group};
+use command::{Activity, RunningCommand, group_alive, group_of, kill_group};
 use isolation::{Holder, Isolation, holders_under, is_stale_holder, kill_tagged, shell_command};
 use record::{Phase, SandboxRecord};
 
@@ -618,19 +618,15 @@ impl Sandboxes {
         cmd.envs(env.iter().copied()).stdin(stdin).stdout(stdout).stderr(stderr);
         let spawned = isolation::spawn(cmd, launcher.as_ref()).await;
         let mut map = self.write();
-        let entry = map.get_mut(id).filter(|e| e.generation == generation);
-        let (child, e) = match (spawned, entry) {
-            (Ok(child), Some(e)) => (child, e),
+        let Some(e) = map.get_mut(id).filter(|e| e.generation == generation) else {
             // Stopped or deleted while the command started (which may be why it could not).
-            (spawned, None) => {
-                if let Ok(child) = spawned {
-                    kill_group(child.id().map_or(0, |p| p as i32));
-                }
-                return Err(ApiError::not_running());
+            if let Ok(child) = spawned {
+                kill_group(group_of(&child));
             }
-            (Err(err), Some(_)) => return Err(ApiError::internal(format!("cannot start the command: {err}"))),
+            return Err(ApiError::not_running());
         };
-        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        let child = spawned.map_err(|err| ApiError::internal(format!("cannot start the command: {err}")))?;
+        let pgid = group_of(&child);
         e.pgids.insert(pgid);
         e.active += 1;
         e.last_used = Instant::now();

@@ -168,19 +168,8 @@ impl Master {
 
 /// Pids of the processes in session `sid` (field 6 of `/proc/<pid>/stat`).
 fn session_members(sid: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            // `pid (comm) state ppid pgrp session ...`; comm may hold spaces and parentheses.
-            let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
-            after.split_whitespace().nth(3).and_then(|s| s.parse::<i32>().ok()) == Some(sid)
-        })
+    crate::procfs::pids()
+        .filter(|pid| crate::procfs::stat_field(*pid, 3) == Some(sid))
         .collect()
 }
 
