@@ -15,8 +15,8 @@ use bytes::Bytes;
 
 use crate::respond::go_json_str_pieces;
 use crate::sandbox::command::kill_group;
+use crate::sandbox::spawner::SandboxChild;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Child;
 use tokio::sync::watch;
 
 /// Per-stream capture limit.
@@ -110,7 +110,7 @@ async fn read_capped(mut r: impl AsyncRead + Unpin, mut stop: watch::Receiver<bo
 }
 
 /// Waits for `child` (leader of process group `pgid`) under `timeout`, collecting its output.
-pub(crate) async fn run(mut child: Child, pgid: i32, timeout: Duration) -> ExecOutput {
+pub(crate) async fn run(mut child: SandboxChild, pgid: i32, timeout: Duration) -> ExecOutput {
     let mut guard = GroupGuard { pgid, armed: true };
     let (stop_tx, stop_rx) = watch::channel(false);
     let stdout = child.stdout.take();

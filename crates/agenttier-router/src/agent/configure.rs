@@ -2,7 +2,6 @@
 //! `GET /api/v1/sandboxes/{id}/configure/install-log` (§9.3).
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use axum::Extension;
@@ -23,6 +22,7 @@ use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::metrics::Call;
 use crate::respond::go_json;
+use crate::sandbox::spawner::Stdio;
 use crate::state::AppState;
 use crate::validate::decode_body;
 
@@ -497,7 +497,7 @@ impl Job {
         let spawned = self
             .st
             .sandboxes
-            .spawn_shell(&self.id, &self.who, &command_line(&self.install), Stdio::null())
+            .spawn_shell(&self.id, &self.who, &command_line(&self.install), Stdio::Null)
             .await
             .map_err(|e| Some(api_message(e)))?;
         let pgid = spawned.pgid;

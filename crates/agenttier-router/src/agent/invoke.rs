@@ -205,7 +205,7 @@ async fn run_invoke(
         .unwrap_or(0);
     let spawned = st
         .sandboxes
-        .spawn_shell(&id, &who, &command_line(&argv), std::process::Stdio::piped())
+        .spawn_shell(&id, &who, &command_line(&argv), crate::sandbox::spawner::Stdio::Piped)
         .await;
     let mut spawned = spawned.inspect_err(|_| call.record(&st, "error"))?;
     let pgid = spawned.pgid;

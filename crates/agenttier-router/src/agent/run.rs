@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::sandbox::spawner::SandboxChild;
 use axum::body::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Child;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -148,7 +148,7 @@ pub(super) struct Watch {
 
 /// Streams the output of `child` (leader of process group `pgid`) as `log` events through
 /// `out` until it ends; every `log` event is sent before this returns.
-pub(super) async fn run(mut child: Child, pgid: i32, out: &Out, w: Watch) -> Ended {
+pub(super) async fn run(mut child: SandboxChild, pgid: i32, out: &Out, w: Watch) -> Ended {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut readers: Vec<JoinHandle<()>> = Vec::new();
     if let Some(s) = child.stdout.take() {

@@ -1,7 +1,6 @@
 //! Sandbox routes: create, list, get, delete, stop, resume (§3) and exec (§4).
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::Extension;
@@ -18,6 +17,7 @@ use crate::provision::CreateFields;
 use crate::respond::go_json;
 use crate::running::RunningSandbox;
 use crate::sandbox::access::can_read;
+use crate::sandbox::spawner::Stdio;
 use crate::state::AppState;
 use crate::validate::{decode_body, is_rfc1123_label, rfc1123_error};
 
@@ -214,7 +214,7 @@ pub(super) async fn exec(
         Err(throttled) => return Ok(throttled.into_response()),
     };
     // The command's activity ends with this future, even when the client disconnects.
-    let running = st.sandboxes.spawn_shell(&id, &who, &command, Stdio::null()).await?;
+    let running = st.sandboxes.spawn_shell(&id, &who, &command, Stdio::Null).await?;
     let out = exec::run(running.child, running.pgid, Duration::from_secs(secs)).await;
     Ok(out.into_response())
 }

@@ -14,14 +14,15 @@
 //! Stop and delete kill every process in the cgroup (whatever session or parent it has) and then
 //! remove it.
 //!
-//! A new process joins by writing `0` (itself) from between fork and exec. With v1 it writes to
-//! `tasks`, which moves the calling thread only: in a freshly forked, single-threaded child that
-//! is the whole process, and, unlike `cgroup.procs`, it takes no kernel-wide lock. A migration
-//! through `cgroup.procs` takes the write side of the kernel's `cgroup_threadgroup_rwsem`, whose
-//! read side every `fork` on the machine holds: a fork bomb throttled at its CPU quota or stuck
-//! at its memory limit holds it for seconds to minutes, and every command start of every sandbox
-//! (and every fork behind the waiting writer) would wait that long. v2 has no per-thread move
-//! for domain cgroups, so there a command start still takes that lock.
+//! Two processes join each sandbox's cgroups, once, by writing `0` (themselves): the holder's
+//! init from between fork and exec, and the sandbox's spawner ([`super::spawner`]) when it
+//! starts. Every command is the spawner's child and is born inside; nothing migrates per
+//! command. With v1 the join writes to `tasks`, which moves the calling thread only (both are
+//! single-threaded then, so that is the whole process) and, unlike `cgroup.procs`, takes no
+//! kernel-wide lock. A migration through `cgroup.procs` (v2 has no per-thread move for domain
+//! cgroups) takes the write side of the kernel's `cgroup_threadgroup_rwsem`, whose read side
+//! every `fork` on the machine holds: behind a fork bomb throttled at its CPU quota it can wait
+//! for seconds, which is why it happens only at sandbox start, never per command.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -179,7 +180,6 @@ impl Layout {
         let leaf = format!("{sandbox}-{:08x}", crate::random::u32());
         let mut cg = Cgroup {
             dirs: Vec::new(),
-            per_thread: Vec::new(),
             v1: matches!(self, Layout::V1 { .. }),
         };
         match self {
@@ -194,7 +194,6 @@ impl Layout {
                 let dir = parent.join(&leaf);
                 fs::create_dir(&dir)?;
                 cg.dirs.push(dir.clone());
-                cg.per_thread.push(false);
                 write_limit(&dir, "pids.max", &limits.pids.to_string())?;
                 write_limit(&dir, "memory.max", &limits.memory.to_string())?;
                 let _ = fs::write(dir.join("memory.swap.max"), "0");
@@ -210,15 +209,11 @@ impl Layout {
                 if let Some(root) = pids {
                     let dir = mk(root)?;
                     cg.dirs.push(dir.clone());
-                    cg.per_thread.push(true);
                     write_limit(&dir, "pids.max", &limits.pids.to_string())?;
                 }
                 if let Some(root) = memory {
                     let dir = mk(root)?;
                     cg.dirs.push(dir.clone());
-                    // Nor in here: a fork charged to a sandbox at its memory limit would stall
-                    // in the sandbox's reclaim.
-                    cg.per_thread.push(false);
                     write_limit(&dir, "memory.limit_in_bytes", &limits.memory.to_string())?;
                     // Present only with swap accounting; must not be below the memory limit.
                     let _ = fs::write(dir.join("memory.memsw.limit_in_bytes"), limits.memory.to_string());
@@ -226,8 +221,6 @@ impl Layout {
                 if let Some(root) = cpu {
                     let dir = mk(root)?;
                     cg.dirs.push(dir.clone());
-                    // Never a router thread in here: a sandbox spending its quota would throttle it.
-                    cg.per_thread.push(false);
                     write_limit(&dir, "cpu.cfs_period_us", &CPU_PERIOD_US.to_string())?;
                     write_limit(&dir, "cpu.cfs_quota_us", &limits.cpu_quota_us.to_string())?;
                 }
@@ -255,44 +248,18 @@ fn router_tag(data_dir: &Path) -> String {
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     dirs: Vec<PathBuf>,
-    /// Per dir: a router thread may stand in it (v1 `pids`, where threads are placed one by one;
-    /// at the limit a fork fails at once, it never waits).
-    per_thread: Vec<bool>,
     /// v1 hierarchies (joined through `tasks`) rather than one v2 cgroup (`cgroup.procs`).
     v1: bool,
 }
 
 impl Cgroup {
-    /// The file of each cgroup a freshly forked child writes "0" to, to join it (see the module
-    /// documentation), opened for writing.
+    /// The file of each cgroup a single-threaded process writes "0" to, to join it (the holder's
+    /// freshly forked init, the spawner), opened for writing.
     pub(crate) fn join_files(&self) -> io::Result<Vec<File>> {
-        self.open_join(|_| true)
-    }
-
-    /// The join files of the cgroups a command must still join itself once forked by a spawner
-    /// standing in [`Cgroup::tasks_files`] (v1: `memory` and `cpu`; v2: the one cgroup).
-    pub(crate) fn command_join_files(&self) -> io::Result<Vec<File>> {
-        self.open_join(|thread| !thread)
-    }
-
-    fn open_join(&self, which: impl Fn(bool) -> bool) -> io::Result<Vec<File>> {
         let file = if self.v1 { "tasks" } else { "cgroup.procs" };
         self.dirs
             .iter()
-            .zip(&self.per_thread)
-            .filter(|(_, t)| which(**t))
-            .map(|(d, _)| OpenOptions::new().write(true).open(d.join(file)))
-            .collect()
-    }
-
-    /// v1 only: the `tasks` files where a spawner thread writes its id to move itself (alone)
-    /// in, so that every process it forks starts inside without a migration of its own.
-    pub(crate) fn tasks_files(&self) -> Vec<PathBuf> {
-        self.dirs
-            .iter()
-            .zip(&self.per_thread)
-            .filter(|(_, t)| **t)
-            .map(|(d, _)| d.join("tasks"))
+            .map(|d| OpenOptions::new().write(true).open(d.join(file)))
             .collect()
     }
 

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::process::Child;
 
 use super::Sandboxes;
+use super::spawner::SandboxChild;
 
 /// A command started in a sandbox: the child, its process group and the activity it holds.
 pub(crate) struct RunningCommand {
-    pub child: Child,
+    pub child: SandboxChild,
     pub pgid: i32,
     /// Keep it alive as long as the command runs (moving `child` out leaves it in place).
     pub activity: Activity,
@@ -43,17 +43,9 @@ impl Drop for Activity {
     }
 }
 
-/// Hands a child started for a caller to it, or kills the child's group when the caller has gone
-/// (its client disconnected while the command started): no command runs untracked.
-pub(crate) fn deliver(reply: tokio::sync::oneshot::Sender<std::io::Result<Child>>, spawned: std::io::Result<Child>) {
-    if let Err(Ok(child)) = reply.send(spawned) {
-        kill_group(group_of(&child));
-    }
-}
-
 /// The process group a sandbox command leads (every one runs in its own): its pid, or 0 once
 /// it has been reaped.
-pub(crate) fn group_of(child: &Child) -> i32 {
+pub(crate) fn group_of(child: &SandboxChild) -> i32 {
     child.id().map_or(0, |p| p as i32)
 }
 

@@ -8,24 +8,21 @@
 //! other sandbox's uids. The workspace belongs to the slot's root, so the router (host root) and
 //! the sandbox can both write it.
 //!
-//! [`Confinement::apply`] runs in the forked child of the router just before `exec`. For a
-//! command it moves the child into the sandbox's cgroups, into its user namespace as uid/gid 0,
-//! drops the capability bounding set to what a platform pod gets and sets `no_new_privs`; for
-//! the holder it moves it into the cgroups and builds its filesystem view ([`View`]).
+//! Commands reach that uid through the sandbox's spawner ([`super::spawner`]), which joins the
+//! user namespace as uid/gid 0 with [`become_root_of`]: the capability bounding set cut to what a
+//! platform pod gets, `no_new_privs` set. The holder's init is confined by
+//! [`Confinement::apply`] in the router's forked child just before `exec`: its cgroups and its
+//! filesystem view ([`View`]).
 
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use rustix::fs::{Mode, OFlags};
 #[cfg(target_os = "linux")]
 use rustix::thread::{CapabilitySet, LinkNameSpaceType};
 
 use super::view::View;
-
-/// `oom_score_adj` of sandbox commands (and what they start).
-const OOM_SCORE_ADJ: &[u8] = b"500";
 
 /// First host uid (and gid) of the sandbox ranges: 2^30, far above any login or system account.
 pub(crate) const UID_BASE: u32 = 1 << 30;
@@ -61,7 +58,7 @@ const POD_CAPABILITIES: [CapabilitySet; 14] = [
 
 /// Capabilities to drop: all the running kernel knows, but the pod set.
 #[cfg(target_os = "linux")]
-fn capabilities_to_drop() -> Vec<CapabilitySet> {
+pub(crate) fn capabilities_to_drop() -> Vec<CapabilitySet> {
     let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -112,45 +109,18 @@ impl Drop for Slot {
     }
 }
 
-/// What a command must go through to be inside a sandbox.
+/// How the holder's init starts: in the sandbox's cgroups, then in new mount/UTS/IPC namespaces
+/// rooted in its filesystem view (it stays host root, outside the user namespace).
 pub(crate) struct Confinement {
     /// The join file of each of the sandbox's cgroups, opened for writing ([`super::cgroup`]).
     cgroup_join: Vec<File>,
-    /// The sandbox's user namespace (none in plain mode).
-    user_ns: Option<File>,
-    /// Whether this confines commands (rather than the holder's init).
-    command: bool,
-    /// The filesystem view the holder builds and enters (holder only).
-    view: Option<View>,
-    /// Capabilities removed from the bounding set.
-    #[cfg(target_os = "linux")]
-    drop: Vec<CapabilitySet>,
+    /// The filesystem view the holder builds and enters.
+    view: View,
 }
 
 impl Confinement {
-    /// How commands enter: the cgroups and, with namespaces, the user namespace.
-    pub(crate) fn commands(cgroup_join: Vec<File>, user_ns: Option<File>) -> Arc<Confinement> {
-        Arc::new(Confinement {
-            cgroup_join,
-            user_ns,
-            command: true,
-            view: None,
-            #[cfg(target_os = "linux")]
-            drop: capabilities_to_drop(),
-        })
-    }
-
-    /// How the holder starts: in its cgroups, then in new mount/UTS/IPC namespaces rooted in
-    /// `view` (it stays host root, outside the user namespace).
     pub(crate) fn holder(cgroup_join: Vec<File>, view: View) -> Arc<Confinement> {
-        Arc::new(Confinement {
-            cgroup_join,
-            user_ns: None,
-            command: false,
-            view: Some(view),
-            #[cfg(target_os = "linux")]
-            drop: Vec::new(),
-        })
+        Arc::new(Confinement { cgroup_join, view })
     }
 
     /// Confines the calling process; runs in a freshly forked child, so it only makes system
@@ -160,66 +130,43 @@ impl Confinement {
             // "0" moves the writer: this fresh child, still single-threaded.
             rustix::io::write(procs, b"0")?;
         }
-        // The OOM killer picks commands before the sandbox's init, whose death would end the
-        // sandbox (lowering the init's score instead needs CAP_SYS_RESOURCE, which not every
-        // host grants).
-        if let Some(view) = &self.view {
-            view.enter()?;
-        }
-        if self.command {
-            let adj = rustix::fs::open(
-                c"/proc/self/oom_score_adj",
-                OFlags::WRONLY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )?;
-            rustix::io::write(&adj, OOM_SCORE_ADJ)?;
-        }
-        match &self.user_ns {
-            Some(user) => self.become_root_of(user),
-            None => Ok(()),
-        }
-    }
-
-    /// Joins the user namespace `user` as its root, with the bounding set cut and
-    /// `no_new_privs` set (same constraints as [`Confinement::apply`]).
-    #[cfg(target_os = "linux")]
-    fn become_root_of(&self, user: &File) -> io::Result<()> {
-        rustix::thread::move_into_link_name_space(std::os::fd::AsFd::as_fd(user), Some(LinkNameSpaceType::User))?;
-        for cap in &self.drop {
-            rustix::thread::remove_capability_from_bounding_set(*cap)?;
-        }
-        rustix::thread::set_no_new_privs(true)?;
-        rustix::thread::set_thread_groups(&[])?;
-        let root_gid = rustix::process::Gid::ROOT;
-        rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid)?;
-        let root_uid = rustix::process::Uid::ROOT;
-        rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid)?;
-        Ok(())
-    }
-
-    /// User namespaces are Linux only (no `Confinement` has one elsewhere).
-    #[cfg(not(target_os = "linux"))]
-    fn become_root_of(&self, _user: &File) -> io::Result<()> {
-        Err(io::Error::from(io::ErrorKind::Unsupported))
+        self.view.enter()
     }
 
     /// Makes `cmd` run [`Confinement::apply`] between fork and exec (see [`prepare`]).
     pub(crate) fn attach(self: &Arc<Self>, cmd: &mut tokio::process::Command) {
-        prepare(cmd, Some(self.clone()));
+        prepare(cmd, self.clone());
     }
 }
 
-/// Makes `cmd` start as a sandbox process should, between fork and exec: every signal back to
-/// its default disposition, then `confinement` applied when there is one. A signal the router
-/// inherited as ignored stays ignored across `exec` (a shell's `cmd &` job ignores SIGINT and
-/// SIGQUIT), so without this Ctrl-C in a terminal would interrupt nothing; a container runtime
-/// resets them the same way.
-// The one `unsafe` of the router: a `pre_exec` hook is the only way to give a child a user
-// namespace (a multithreaded process may not join one itself) and a cgroup before it runs
-// anything. The hook is async-signal-safe: `sigaction`, raw system calls on file descriptors and
-// values prepared before the fork, no allocation, no lock. Tested by every namespaced exec.
+/// Joins the user namespace `user` as its root, with the capability bounding set cut to `drop`'s
+/// complement and `no_new_privs` set: the last step of a sandbox's spawner ([`super::spawner`]).
+/// The calling process must be single-threaded.
+#[cfg(target_os = "linux")]
+pub(crate) fn become_root_of(user: std::os::fd::BorrowedFd<'_>, drop: &[CapabilitySet]) -> io::Result<()> {
+    rustix::thread::move_into_link_name_space(user, Some(LinkNameSpaceType::User))?;
+    for cap in drop {
+        rustix::thread::remove_capability_from_bounding_set(*cap)?;
+    }
+    rustix::thread::set_no_new_privs(true)?;
+    rustix::thread::set_thread_groups(&[])?;
+    let root_gid = rustix::process::Gid::ROOT;
+    rustix::thread::set_thread_res_gid(root_gid, root_gid, root_gid)?;
+    let root_uid = rustix::process::Uid::ROOT;
+    rustix::thread::set_thread_res_uid(root_uid, root_uid, root_uid)?;
+    Ok(())
+}
+
+/// Makes the holder start as a sandbox process should, between fork and exec: every signal back
+/// to its default disposition (one the router ignores would stay ignored across `exec`), then
+/// `confinement` applied.
+// One of the router's two `unsafe` exceptions (the other starts the spawner, super::spawner): a
+// `pre_exec` hook is the only way to give the holder its own mount namespace and view (the
+// router, multithreaded, cannot unshare its own for it) and its cgroups before it runs anything.
+// The hook is async-signal-safe: `sigaction`, raw system calls on file descriptors and values
+// prepared before the fork, no allocation, no lock. Tested by every namespaced sandbox start.
 #[allow(unsafe_code)]
-pub(crate) fn prepare(cmd: &mut tokio::process::Command, confinement: Option<Arc<Confinement>>) {
+fn prepare(cmd: &mut tokio::process::Command, confinement: Arc<Confinement>) {
     use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: see above; the closure only sets default dispositions and calls `apply`.
     unsafe {
@@ -227,7 +174,7 @@ pub(crate) fn prepare(cmd: &mut tokio::process::Command, confinement: Option<Arc
             for sig in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
                 signal(sig, SigHandler::SigDfl).map_err(io::Error::from)?;
             }
-            confinement.as_ref().map_or(Ok(()), |c| c.apply())
+            confinement.apply()
         });
     }
 }

@@ -10,27 +10,28 @@
 //! *keeper* that makes a user namespace and a mount namespace owned by it (a copy of the view,
 //! every mount of which the kernel now locks: the sandbox cannot unmount, remount or move them),
 //! and maps uids/gids `0..65536` of that user namespace to the sandbox's slot
-//! ([`super::confine`]). The router opens the keeper's namespaces and ends it; commands join them
-//! ([`super::enter`]) as root of the user namespace, which is an unprivileged uid on the host,
-//! with `no_new_privs` and the pod capability set. The init stays host root outside the
-//! sandbox's user namespace, so nothing inside can signal, trace or inspect it.
+//! ([`super::confine`]). The router opens the keeper's namespaces and ends it; the sandbox's
+//! spawner ([`super::spawner`]) joins them as root of the user namespace, which is an
+//! unprivileged uid on the host, with `no_new_privs` and the pod capability set, and starts
+//! every command. The init stays host root outside the sandbox's user namespace, so nothing
+//! inside can signal, trace or inspect it.
 //!
-//! Every process (init, commands) is also put in the sandbox's cgroups ([`super::cgroup`]).
+//! Every process (init, spawner, commands) is also in the sandbox's cgroups ([`super::cgroup`]).
 //! Killing the holder's `unshare` kills its init (`--kill-child`), and the kernel then kills every
 //! process of that PID namespace; the cgroup is then emptied and removed: stop really ends
 //! everything.
 //!
-//! Without namespaces a command is `/bin/sh -c` in the sandbox directory, with `WORKSPACE` and
-//! `HOME` pointing at it; nothing stops it from reading other paths. When the router is root it
-//! still gets a cgroup (limits, and stop kills all of it); otherwise stop kills the processes
-//! that still carry the sandbox directory in their environment ([`kill_tagged`]).
+//! Without namespaces a command is `/bin/sh -c` in the sandbox directory, started by a spawner
+//! that confines nothing, with `WORKSPACE` and `HOME` pointing at the directory; nothing stops it
+//! from reading other paths. When the router is root it still gets a cgroup (limits, and stop
+//! kills all of it); otherwise stop kills the processes that still carry the sandbox directory
+//! in their environment ([`kill_tagged`]).
 //!
 //! Every command runs in its own process group, so a timeout or a stop can kill the command and
 //! everything it started (`sleep 100 & sleep 100`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -38,7 +39,7 @@ use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
 use super::cgroup::{Cgroup, Layout, Limits};
 use super::confine::{Confinement, Slot};
-use super::enter::Namespaces;
+use super::spawner::{Launcher, Setup};
 use super::view::View;
 use crate::errors::RouterError;
 
@@ -179,8 +180,8 @@ impl Isolation {
         }
     }
 
-    /// Starts the holder of a sandbox: its namespaces (with isolation) and its cgroups (when the
-    /// layout has any). `None` for plain processes without cgroups.
+    /// Starts the holder of a sandbox (its namespaces, with isolation), its cgroups (when the
+    /// layout has any) and its spawner ([`super::spawner`]), which starts every command.
     pub(crate) async fn start_holder(
         self,
         name: &str,
@@ -188,7 +189,7 @@ impl Isolation {
         data_dir: &Path,
         cgroups: &Layout,
         limits: Limits,
-    ) -> Result<Option<Holder>, String> {
+    ) -> Result<Holder, String> {
         let cgroup = match cgroups {
             Layout::None => None,
             layout => Some(
@@ -197,22 +198,28 @@ impl Isolation {
                     .map_err(|e| format!("failed to create the sandbox cgroup: {e}"))?,
             ),
         };
-        let procs = |cgroup: Option<&Cgroup>| match cgroup {
+        let join_files = |cgroup: Option<&Cgroup>| match cgroup {
             Some(cg) => cg
                 .join_files()
                 .map_err(|e| format!("failed to open the sandbox cgroup: {e}")),
             None => Ok(Vec::new()),
         };
+        let launch = |setup| async {
+            Launcher::start(setup)
+                .await
+                .map_err(|e| format!("failed to start the sandbox's spawner: {e}"))
+        };
         if self == Isolation::Plain {
-            let Some(cg) = cgroup else {
-                return Ok(None);
+            let setup = Setup {
+                cwd: dir.to_path_buf(),
+                cgroups: join_files(cgroup.as_ref())?,
+                namespaces: None,
             };
-            let confinement = Confinement::commands(procs(Some(&cg))?, None);
-            return Ok(Some(Holder {
+            return Ok(Holder {
                 inside: None,
-                confinement,
-                cgroup: Some(cg),
-            }));
+                launcher: launch(setup).await?,
+                cgroup,
+            });
         }
         let owned = dir.to_path_buf();
         let slot = tokio::task::spawn_blocking(move || take_slot(&owned))
@@ -241,7 +248,7 @@ impl Isolation {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
         let view = View::new(&root_dir, dir, name).map_err(|e| format!("failed to prepare the sandbox view: {e}"))?;
-        Confinement::holder(procs(cgroup.as_ref())?, view).attach(&mut cmd);
+        Confinement::holder(join_files(cgroup.as_ref())?, view).attach(&mut cmd);
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("failed to start sandbox namespaces: {e}"))?;
@@ -265,41 +272,42 @@ impl Isolation {
             ));
         };
         let mut lifeline = child.stdin.take().ok_or("no holder stdin")?;
-        let tasks = cgroup.as_ref().map(Cgroup::tasks_files).unwrap_or_default();
-        let opened = tokio::task::spawn_blocking(move || open_keeper(pid, keeper, tasks))
+        let opened = tokio::task::spawn_blocking(move || open_keeper(pid, keeper))
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         // The init ends the keeper now: the open descriptors keep the namespaces alive.
         let _ = lifeline.write_all(b"opened\n").await;
-        let (namespaces, user_ns) = match opened {
+        let namespaces = match opened {
             Ok(ns) => ns,
             Err(e) => {
                 let _ = child.start_kill();
                 return Err(format!("cannot open the sandbox namespaces: {e}"));
             }
         };
-        // The spawner thread stands in the v1 `pids` cgroup already; each child moves itself into
-        // the rest (v1 `memory` and `cpu`, or the v2 cgroup).
-        let cgroup_join = match &cgroup {
-            Some(cg) => cg
-                .command_join_files()
-                .map_err(|e| format!("failed to open the sandbox cgroup: {e}"))?,
-            None => Vec::new(),
+        let setup = Setup {
+            cwd: PathBuf::from("/workspace"),
+            cgroups: join_files(cgroup.as_ref())?,
+            namespaces: Some(namespaces),
         };
-        let confinement = Confinement::commands(cgroup_join, Some(user_ns));
-        Ok(Some(Holder {
+        let launcher = match launch(setup).await {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = child.start_kill();
+                return Err(e);
+            }
+        };
+        Ok(Holder {
             inside: Some(Inside {
                 child,
                 pid,
-                namespaces,
                 _slot: slot,
                 _lifeline: lifeline,
                 _stdout: stdout.into_inner(),
                 _stderr: stderr,
             }),
-            confinement,
+            launcher,
             cgroup,
-        }))
+        })
     }
 }
 
@@ -318,20 +326,20 @@ fn take_slot(dir: &Path) -> Result<Slot, String> {
     Ok(slot)
 }
 
-/// Starts the sandbox's spawner in the namespaces of the keeper (and in the v1 cgroups
-/// `cgroup_tasks`) and opens its user namespace. The keeper is pid `keeper` of the sandbox's PID
-/// namespace, reached through the holder's init (the child of the `unshare` process `unshare_pid`): `/proc/<init>/root` is the
-/// sandbox's view, whose `/proc` is the sandbox's.
-fn open_keeper(
-    unshare_pid: i32,
-    keeper: u32,
-    cgroup_tasks: Vec<PathBuf>,
-) -> std::io::Result<(Namespaces, std::fs::File)> {
+/// Opens the namespaces a sandbox's spawner joins, those of the keeper, pid `keeper` of the
+/// sandbox's PID namespace: PID (for children), UTS, IPC, mount, user. The keeper is reached
+/// through the holder's init (the child of the `unshare` process `unshare_pid`):
+/// `/proc/<init>/root` is the sandbox's view, whose `/proc` is the sandbox's.
+fn open_keeper(unshare_pid: i32, keeper: u32) -> std::io::Result<[std::fs::File; 5]> {
     let init = child_of(unshare_pid).ok_or_else(|| std::io::Error::other("the sandbox's init was not found"))?;
-    let process = format!("{init}/root/proc/{keeper}");
-    let ns = Namespaces::start(&process, cgroup_tasks)?;
-    let user = std::fs::File::open(format!("/proc/{process}/ns/user"))?;
-    Ok((ns, user))
+    let open = |name: &str| std::fs::File::open(format!("/proc/{init}/root/proc/{keeper}/ns/{name}"));
+    Ok([
+        open("pid_for_children")?,
+        open("uts")?,
+        open("ipc")?,
+        open("mnt")?,
+        open("user")?,
+    ])
 }
 
 /// The (first) child of `parent`, by a scan of `/proc`: pids above the parent's first, where a
@@ -347,7 +355,7 @@ fn child_of(parent: i32) -> Option<i32> {
 /// router can make them), and how a command enters both.
 pub(crate) struct Holder {
     inside: Option<Inside>,
-    confinement: Arc<Confinement>,
+    launcher: Launcher,
     cgroup: Option<Cgroup>,
 }
 
@@ -355,7 +363,6 @@ pub(crate) struct Holder {
 struct Inside {
     child: Child,
     pid: i32,
-    namespaces: Namespaces,
     _slot: Slot,
     // The holder waits for end of input on this pipe: when the router goes away, however it goes
     // (even `kill -9`), the pipe closes, the holder exits, and `--kill-child` ends every process of
@@ -374,10 +381,7 @@ impl Holder {
 
     /// How to start commands in this sandbox, to use without holding the sandboxes' lock.
     pub(crate) fn launcher(&self) -> Launcher {
-        Launcher {
-            confinement: self.confinement.clone(),
-            spawner: self.inside.as_ref().map(|i| i.namespaces.clone()),
-        }
+        self.launcher.clone()
     }
 
     /// Kills the holder and with it every process of the sandbox.
@@ -397,86 +401,41 @@ impl Drop for Holder {
     }
 }
 
-/// How commands start in one Running sandbox ([`Holder::launcher`]; `None` for plain processes
-/// without cgroups).
-#[derive(Clone)]
-pub(crate) struct Launcher {
-    confinement: Arc<Confinement>,
-    /// The spawner inside the sandbox's namespaces (none in plain mode).
-    spawner: Option<Namespaces>,
-}
-
-impl Launcher {
-    /// Whether commands run inside namespaces (and so see `/workspace`).
-    pub(crate) fn namespaced(&self) -> bool {
-        self.spawner.is_some()
-    }
-}
-
-/// Builds the `/bin/sh -c <command>` invocation for a sandbox, in its own process group; start it
-/// with [`spawn`].
-pub(crate) fn shell_command(launcher: Option<&Launcher>, dir: &Path, sandbox: &str, command: &str) -> Command {
-    let workspace = if launcher.is_some_and(Launcher::namespaced) {
+/// The command line and environment of `/bin/sh -c <command>` in a sandbox, `extra` added to
+/// the environment. Sandboxes get a small, known environment: nothing of the router's own (API
+/// keys!) leaks. `WORKSPACE` and `HOME` are `/workspace` inside namespaces, the sandbox directory
+/// `dir` in plain mode.
+pub(crate) fn shell_command(
+    launcher: &Launcher,
+    dir: &Path,
+    sandbox: &str,
+    command: &str,
+    extra: &[(&str, &str)],
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    use std::os::unix::ffi::OsStrExt;
+    let workspace = if launcher.namespaced() {
         Path::new("/workspace")
     } else {
         dir
     };
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(command)
-        .env("WORKSPACE", workspace)
-        .env("HOME", workspace);
-    // With a holder the path is resolved inside the sandbox's mount namespace.
-    cmd.current_dir(workspace);
-    cmd.env_clear_keep(sandbox);
-    cmd.process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-/// Starts any command (one built by [`shell_command`], or a PTY shell) confined to the sandbox:
-/// in its cgroups, and inside its namespaces and user namespace when there are some. A child
-/// joining cgroups starts off the async workers: `spawn` returns once the child has `exec`ed,
-/// which in a sandbox at its memory limit or CPU quota can take long.
-pub(crate) async fn spawn(mut cmd: Command, launcher: Option<&Launcher>) -> std::io::Result<Child> {
-    let Some(l) = launcher else {
-        super::confine::prepare(&mut cmd, None);
-        return cmd.spawn();
-    };
-    l.confinement.attach(&mut cmd);
-    match &l.spawner {
-        Some(spawner) => spawner.spawn(cmd).await,
-        None => {
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            tokio::task::spawn_blocking(move || super::command::deliver(reply, cmd.spawn()));
-            answer.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
-        }
+    let workspace = workspace.as_os_str().as_bytes();
+    let path = host_path();
+    let mut env: std::collections::BTreeMap<&[u8], &[u8]> = [
+        (&b"PATH"[..], path.as_bytes()),
+        (b"LANG", b"C.UTF-8"),
+        (b"AGENTTIER_SANDBOX", sandbox.as_bytes()),
+        (b"HOSTNAME", sandbox.as_bytes()),
+        (b"WORKSPACE", workspace),
+        (b"HOME", workspace),
+    ]
+    .into_iter()
+    .collect();
+    for (k, v) in extra {
+        env.insert(k.as_bytes(), v.as_bytes());
     }
-}
-
-trait EnvReset {
-    fn env_clear_keep(&mut self, sandbox: &str);
-}
-
-impl EnvReset for Command {
-    /// Sandboxes get a small, known environment: nothing of the router's own (API keys!) leaks.
-    fn env_clear_keep(&mut self, sandbox: &str) {
-        let keep: Vec<(std::ffi::OsString, std::ffi::OsString)> = self
-            .as_std()
-            .get_envs()
-            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned())))
-            .collect();
-        self.env_clear();
-        self.env("PATH", host_path())
-            .env("LANG", "C.UTF-8")
-            .env("AGENTTIER_SANDBOX", sandbox)
-            .env("HOSTNAME", sandbox);
-        for (k, v) in keep {
-            self.env(k, v);
-        }
-    }
+    let argv = vec![b"/bin/sh".to_vec(), b"-c".to_vec(), command.as_bytes().to_vec()];
+    let env = env.into_iter().map(|(k, v)| [k, b"=", v].concat()).collect();
+    (argv, env)
 }
 
 /// Pids of the holder processes whose sandbox directory lies under `sandboxes` (the data dir's

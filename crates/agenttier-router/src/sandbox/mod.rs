@@ -16,10 +16,10 @@ pub(crate) mod agent_state;
 pub(crate) mod cgroup;
 pub(crate) mod command;
 pub(crate) mod confine;
-mod enter;
 pub(crate) mod isolation;
 pub(crate) mod peer;
 pub(crate) mod record;
+pub(crate) mod spawner;
 pub(crate) mod spec;
 // The view is built with Linux mounts and `pivot_root`; elsewhere a stand-in refuses to build
 // one (namespaces are never available there, so it is never asked).
@@ -39,6 +39,7 @@ use cgroup::{Layout, Limits};
 use command::{Activity, RunningCommand, group_alive, group_of, kill_group};
 use isolation::{Holder, Isolation, holders_under, is_stale_holder, kill_tagged, shell_command};
 use record::{Phase, SandboxRecord};
+use spawner::Stdio;
 
 /// Message of a sandbox brought back after a router restart.
 pub(crate) const RECOVERED_MESSAGE: &str = "Restarted after router restart";
@@ -421,8 +422,8 @@ impl Sandboxes {
             }
             match prepared {
                 Ok(holder) => {
-                    let pid = holder.as_ref().and_then(Holder::pid);
-                    e.holder = holder;
+                    let pid = holder.pid();
+                    e.holder = Some(holder);
                     let now = now_unix();
                     e.rec.phase = Phase::Running;
                     e.rec.message = String::new();
@@ -569,9 +570,9 @@ impl Sandboxes {
         id: &str,
         who: &Identity,
         command: &str,
-        stdin: std::process::Stdio,
+        stdin: Stdio,
     ) -> Result<RunningCommand, ApiError> {
-        let stdio = [stdin, std::process::Stdio::piped(), std::process::Stdio::piped()];
+        let stdio = [stdin, Stdio::Piped, Stdio::Piped];
         self.spawn_attached(id, |rec| who.can_access(&rec.owner.sub), command, &[], stdio)
             .await
     }
@@ -600,7 +601,7 @@ impl Sandboxes {
         allowed: impl FnOnce(&SandboxRecord) -> bool,
         command: &str,
         env: &[(&str, &str)],
-        stdio: [std::process::Stdio; 3],
+        stdio: [Stdio; 3],
     ) -> Result<RunningCommand, ApiError> {
         let (launcher, generation) = {
             let map = self.read();
@@ -611,12 +612,13 @@ impl Sandboxes {
             if e.rec.phase != Phase::Running {
                 return Err(ApiError::not_running());
             }
-            (e.holder.as_ref().map(Holder::launcher), e.generation)
+            let Some(holder) = &e.holder else {
+                return Err(ApiError::not_running());
+            };
+            (holder.launcher(), e.generation)
         };
-        let mut cmd = shell_command(launcher.as_ref(), &self.workspace_dir(id), id, command);
-        let [stdin, stdout, stderr] = stdio;
-        cmd.envs(env.iter().copied()).stdin(stdin).stdout(stdout).stderr(stderr);
-        let spawned = isolation::spawn(cmd, launcher.as_ref()).await;
+        let (argv, env) = shell_command(&launcher, &self.workspace_dir(id), id, command, env);
+        let spawned = launcher.spawn(argv, env, stdio).await;
         let mut map = self.write();
         let Some(e) = map.get_mut(id).filter(|e| e.generation == generation) else {
             // Stopped or deleted while the command started (which may be why it could not).

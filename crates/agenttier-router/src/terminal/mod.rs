@@ -32,6 +32,7 @@ use crate::auth::Identity;
 use crate::errors::ApiError;
 use crate::routes::CorsOrigins;
 use crate::sandbox::record::Phase;
+use crate::sandbox::spawner::Stdio;
 use crate::state::AppState;
 
 /// Open sessions per sandbox, at most.
@@ -203,7 +204,10 @@ pub(crate) async fn connect(
             format!("too many terminal sessions for this sandbox (at most {MAX_SESSIONS_PER_SANDBOX})"),
         );
     };
-    let (master, stdio) = match pty::open(&st.sandboxes.ptmx(&id)) {
+    let (master, stdio) = match pty::open(&st.sandboxes.ptmx(&id)).and_then(|(master, slave)| {
+        let stdio = [slave.try_clone()?, slave.try_clone()?, slave].map(Stdio::Fd);
+        Ok((master, stdio))
+    }) {
         Ok(pair) => pair,
         Err(e) => {
             return refuse(

@@ -12,7 +12,6 @@
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::sys::signal::{Signal, kill, killpg};
@@ -35,9 +34,8 @@ pub(crate) struct Master {
 
 /// Opens a PTY pair from the multiplexer `ptmx` (the sandbox's own `devpts` instance, so the
 /// slave exists inside the sandbox and `tty` names it; `/dev/ptmx` without namespaces): the
-/// master (non-blocking) and the slave's three standard streams. The slave is opened from the
-/// master (`TIOCGPTPEER`), never by a path.
-pub(crate) fn open(ptmx: &Path) -> io::Result<(Master, [Stdio; 3])> {
+/// master (non-blocking) and the slave, opened from the master (`TIOCGPTPEER`), never by a path.
+pub(crate) fn open(ptmx: &Path) -> io::Result<(Master, OwnedFd)> {
     let master = rustix::fs::open(ptmx, OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())?;
     rustix::pty::grantpt(&master)?;
     rustix::pty::unlockpt(&master)?;
@@ -46,11 +44,6 @@ pub(crate) fn open(ptmx: &Path) -> io::Result<(Master, [Stdio; 3])> {
     set_size(&master, cols, rows)?;
     let flags = rustix::fs::fcntl_getfl(&master)?;
     rustix::fs::fcntl_setfl(&master, flags | OFlags::NONBLOCK)?;
-    let stdio = [
-        Stdio::from(slave.try_clone()?),
-        Stdio::from(slave.try_clone()?),
-        Stdio::from(slave),
-    ];
     // `AsyncFd::new` is deprecated because a borrowed raw descriptor could be closed while
     // registered; here the AsyncFd owns the `OwnedFd`, so it stays open as long as it is
     // registered (the replacement, `register`, is `unsafe`, which this workspace denies).
@@ -61,7 +54,7 @@ pub(crate) fn open(ptmx: &Path) -> io::Result<(Master, [Stdio; 3])> {
             fd,
             sid: AtomicI32::new(0),
         },
-        stdio,
+        slave,
     ))
 }
 
@@ -179,12 +172,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_pty_carries_bytes_both_ways_and_resizes() {
-        let (master, [stdin, stdout, stderr]) = open(Path::new("/dev/ptmx")).unwrap();
+        let (master, slave) = open(Path::new("/dev/ptmx")).unwrap();
         let mut child = tokio::process::Command::new("/bin/sh")
             .args(["-c", "read line; echo \"got:$line\"; stty size"])
-            .stdin(stdin)
-            .stdout(stdout)
-            .stderr(stderr)
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave)
             .spawn()
             .unwrap();
         master.resize(100, 30).unwrap();
