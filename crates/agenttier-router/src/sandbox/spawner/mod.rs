@@ -27,7 +27,9 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+#[cfg(target_os = "linux")]
+use std::sync::Mutex;
 
 use tokio::net::unix::pipe;
 use tokio::sync::oneshot;
@@ -81,6 +83,8 @@ fn gone() -> io::Error {
 /// namespaces the sandbox's PID (for children), UTS, IPC, mount and user namespaces.
 pub(crate) struct Setup {
     pub cwd: PathBuf,
+    // Cgroups exist on Linux only.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub cgroups: Vec<File>,
     pub namespaces: Option<[File; 5]>,
 }
@@ -124,7 +128,7 @@ impl Launcher {
         let [stdin, stdout, stderr] = stdio;
         let (stdin_fd, stdin) = match stdin {
             Stdio::Piped => {
-                let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+                let (read, write) = cloexec_pipe()?;
                 (read, Some(pipe::Sender::from_owned_fd(write)?))
             }
             other => (other.into_fd()?, None),
@@ -204,11 +208,25 @@ impl Stdio {
     }
 }
 
+/// A pipe (read end, write end) whose ends close on `exec`.
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    #[cfg(target_os = "linux")]
+    return Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?);
+    #[cfg(not(target_os = "linux"))]
+    {
+        let (read, write) = rustix::pipe::pipe()?;
+        for end in [&read, &write] {
+            rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
+        }
+        Ok((read, write))
+    }
+}
+
 /// The command's end and the router's end of an output stream.
 fn output(stdio: Stdio) -> io::Result<(OwnedFd, Option<pipe::Receiver>)> {
     match stdio {
         Stdio::Piped => {
-            let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+            let (read, write) = cloexec_pipe()?;
             Ok((write, Some(pipe::Receiver::from_owned_fd(read)?)))
         }
         other => Ok((other.into_fd()?, None)),
