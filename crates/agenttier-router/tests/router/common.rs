@@ -350,3 +350,28 @@ pub fn cgroup_dirs(data: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     dirs
 }
+
+/// Host pids of the spawners (`sandbox::spawner`) of the sandbox whose directory is `dir`:
+/// children of this process named `agenttier-spawn` whose working directory is `dir` (seen as
+/// `/workspace` inside the sandbox). Only process names, parents and directories are read.
+pub fn spawners_of(dir: &std::path::Path) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::process::id().to_string();
+    let want = std::fs::metadata(dir).map(|m| (m.dev(), m.ino())).unwrap();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if std::fs::read(entry.path().join("comm")).ok() != Some(b"agenttier-spawn\n".to_vec()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let parent = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1));
+        let cwd = std::fs::metadata(entry.path().join("cwd")).map(|m| (m.dev(), m.ino()));
+        if parent == Some(me.as_str()) && cwd.is_ok_and(|c| c == want) {
+            found.push(pid);
+        }
+    }
+    found
+}

@@ -481,3 +481,30 @@ fn a_router_that_shuts_down_leaves_no_cgroup_behind() {
         );
     }
 }
+
+/// The sandbox's spawner (root of the sandbox's user namespace, like its commands) stands outside
+/// the sandbox's PID namespace: nothing inside sees it, signals it or reads its memory, so no
+/// command can take over how the next one starts.
+#[test]
+fn the_spawner_is_out_of_the_sandboxs_reach() {
+    let Some((router, admin)) = isolated() else { return };
+    let user = admin.with_key(&router.create_key("mallory", false, &[]).unwrap());
+    user.create_running("reach");
+    let dir = router.data_dir().join("sandboxes").join("reach");
+    let spawner = spawners_of(&dir);
+    assert_eq!(spawner.len(), 1, "{spawner:?}");
+    // Every process the sandbox can see: none is the spawner.
+    let names = user.exec("reach", "cat /proc/[0-9]*/comm");
+    assert!(!names["stdout"].as_str().unwrap().contains("agenttier"), "{names}");
+    // Its host pid means nothing inside; everything the sandbox may signal is killed.
+    let pid = spawner[0];
+    refused(
+        &user,
+        "reach",
+        &format!("kill -9 {pid} || cat /proc/{pid}/mem >/dev/null"),
+    );
+    user.exec("reach", "kill -9 -1; true");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(spawners_of(&dir), spawner, "the spawner survived, untouched");
+    assert_eq!(user.exec("reach", "echo still")["stdout"], "still\n");
+}

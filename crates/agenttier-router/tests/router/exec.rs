@@ -174,3 +174,36 @@ fn an_exec_racing_a_stop_runs_or_is_refused_as_not_running() {
         http.wait_phase("race", "Running");
     }
 }
+
+/// Commands start through the sandbox's spawner, a process of its own. One that died (the OOM
+/// killer of a sandbox at its memory limit may pick it) is replaced for the next command, which
+/// runs once.
+#[test]
+fn a_killed_spawner_is_replaced_by_the_next_command() {
+    let (router, http) = start();
+    http.create_running("respawn");
+    assert_eq!(http.exec("respawn", "echo one")["stdout"], "one\n");
+    let dir = router.data_dir().join("sandboxes").join("respawn");
+    let first = spawners_of(&dir);
+    assert_eq!(first.len(), 1, "one spawner per sandbox: {first:?}");
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &first[0].to_string()])
+        .status();
+    // At once, before the router can have noticed: the request it cannot deliver goes to a new
+    // spawner.
+    let out = http.exec("respawn", "echo ran >> once.txt; cat once.txt");
+    assert_eq!(
+        (out["stdout"].as_str(), out["exitCode"].as_i64()),
+        (Some("ran\n"), Some(0)),
+        "{out}"
+    );
+    let second = spawners_of(&dir);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first);
+    // And after the router has noticed.
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &second[0].to_string()])
+        .status();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(http.exec("respawn", "echo three")["stdout"], "three\n");
+}

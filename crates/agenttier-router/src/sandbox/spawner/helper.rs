@@ -47,6 +47,8 @@ fn become_spawner_when_asked() {
 
 /// Confines this process as the first packet says, then starts commands until the router goes.
 fn serve() -> io::Result<()> {
+    // Named for `ps` and `top` (the kernel would call it `exe`, after `/proc/self/exe`).
+    rustix::thread::set_name(c"agenttier-spawn")?;
     let stdin = rustix::stdio::stdin();
     let socket = rustix::io::fcntl_dupfd_cloexec(stdin, 3)?;
     let null = rustix::fs::open("/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())?;

@@ -146,18 +146,31 @@ impl Launcher {
         })
     }
 
+    /// Has the spawner start the command, starting a new spawner when the last one ended. A
+    /// request the old spawner never received (it died before the router noticed) goes to the
+    /// new one; one it received is never sent twice.
     #[cfg(target_os = "linux")]
     async fn run(&self, argv: Vec<Vec<u8>>, env: Vec<Vec<u8>>, fds: [OwnedFd; 3]) -> io::Result<linux::Started> {
-        let current = self.0.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let spawner = match current.filter(|s| !s.is_gone()) {
-            Some(s) => s,
-            None => {
-                let fresh = Arc::new(linux::Spawner::start(&self.0.setup).await?);
-                *self.0.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
-                fresh
+        let mut retried = false;
+        loop {
+            let current = self.0.current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let spawner = match current.filter(|s| !s.is_gone()) {
+                Some(s) => s,
+                None => {
+                    let fresh = Arc::new(linux::Spawner::start(&self.0.setup).await?);
+                    *self.0.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
+                    fresh
+                }
+            };
+            match spawner.spawn(&argv, &env, &fds).await {
+                Err(linux::SpawnError::Undelivered(_)) if !retried => {
+                    spawner.forget();
+                    retried = true;
+                }
+                Err(linux::SpawnError::Undelivered(e) | linux::SpawnError::Failed(e)) => return Err(e),
+                Ok(started) => return Ok(started),
             }
-        };
-        spawner.spawn(argv, env, fds).await
+        }
     }
 
     /// Off Linux (plain processes only) commands are the router's own children.
@@ -249,13 +262,14 @@ mod linux {
     use rustix::net::{
         AddressFamily, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
     };
+    use std::os::unix::process::CommandExt as _;
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
     use tokio::sync::oneshot;
 
     use super::Setup;
     use super::helper::MARKER;
-    use super::wire::{MAX_PACKET, Reply, Request};
+    use super::wire::{MAX_PACKET, Reply, Request, spawn_packet};
     use crate::sandbox::command::kill_group;
 
     /// A started command: its host pid and where its exit status arrives.
@@ -295,6 +309,7 @@ mod linux {
             let _ = rustix::net::sockopt::set_socket_send_buffer_size(&ours, 2 * MAX_PACKET);
             rustix::io::ioctl_fionbio(&ours, true)?;
             let process = tokio::process::Command::new("/proc/self/exe")
+                .arg0("agenttier-sandbox-spawner")
                 .env_clear()
                 .env(MARKER, "1")
                 .stdin(std::process::Stdio::from(theirs))
@@ -346,35 +361,50 @@ mod linux {
         /// Has the spawner start `argv`; answers once it runs (or could not start).
         pub(super) async fn spawn(
             &self,
-            argv: Vec<Vec<u8>>,
-            env: Vec<Vec<u8>>,
-            fds: [OwnedFd; 3],
-        ) -> io::Result<Started> {
+            argv: &[Vec<u8>],
+            env: &[Vec<u8>],
+            fds: &[OwnedFd; 3],
+        ) -> Result<Started, SpawnError> {
             let token = self.shared.tokens.fetch_add(1, Ordering::Relaxed) + 1;
-            let packet = Request::Spawn { token, argv, env }.encode();
+            let packet = spawn_packet(token, argv, env);
             if packet.len() > MAX_PACKET {
-                return Err(too_large());
+                return Err(SpawnError::Failed(too_large()));
             }
             let (reply, answer) = oneshot::channel();
             {
                 let mut waiting = self.shared.lock();
                 if waiting.gone {
-                    return Err(super::gone());
+                    return Err(SpawnError::Undelivered(super::gone()));
                 }
                 waiting.starts.insert(token, reply);
             }
             let _forget = Forget(&self.shared, token);
             let borrowed = fds.each_ref().map(AsFd::as_fd);
-            self.shared.send(&packet, &borrowed).await.map_err(|e| {
-                if e.raw_os_error() == Some(rustix::io::Errno::MSGSIZE.raw_os_error()) {
-                    too_large()
-                } else {
-                    e
+            match self.shared.send(&packet, &borrowed).await {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::MSGSIZE.raw_os_error()) => {
+                    return Err(SpawnError::Failed(too_large()));
                 }
-            })?;
-            drop(fds);
-            answer.await.map_err(|_| super::gone())?
+                Err(e) => return Err(SpawnError::Undelivered(e)),
+            }
+            match answer.await {
+                Ok(started) => started.map_err(SpawnError::Failed),
+                Err(_) => Err(SpawnError::Failed(super::gone())),
+            }
         }
+
+        /// Marks this spawner as ended (a request could not reach it).
+        pub(super) fn forget(&self) {
+            self.shared.lock().gone = true;
+        }
+    }
+
+    /// Why a start failed.
+    pub(super) enum SpawnError {
+        /// The request never reached the spawner: it can go to another one.
+        Undelivered(io::Error),
+        /// The spawner had it: it failed, or the spawner ended before answering.
+        Failed(io::Error),
     }
 
     fn too_large() -> io::Error {

@@ -58,16 +58,7 @@ impl Request {
                 out.extend_from_slice(&cgroups.to_le_bytes());
                 out.push(u8::from(*namespaced));
             }
-            Request::Spawn { token, argv, env } => {
-                out.push(SPAWN);
-                out.extend_from_slice(&token.to_le_bytes());
-                for list in [argv, env] {
-                    out.extend_from_slice(&(list.len() as u32).to_le_bytes());
-                    for item in list {
-                        put_bytes(&mut out, item);
-                    }
-                }
-            }
+            Request::Spawn { token, argv, env } => return spawn_packet(*token, argv, env),
         }
         out
     }
@@ -136,6 +127,19 @@ impl Reply {
         };
         r.0.is_empty().then_some(reply)
     }
+}
+
+/// The packet of [`Request::Spawn`], built from borrowed parts.
+pub(crate) fn spawn_packet(token: u64, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = vec![SPAWN];
+    out.extend_from_slice(&token.to_le_bytes());
+    for list in [argv, env] {
+        out.extend_from_slice(&(list.len() as u32).to_le_bytes());
+        for item in list {
+            put_bytes(&mut out, item);
+        }
+    }
+    out
 }
 
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
