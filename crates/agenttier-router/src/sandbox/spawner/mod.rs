@@ -262,7 +262,6 @@ mod linux {
     use rustix::net::{
         AddressFamily, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
     };
-    use std::os::unix::process::CommandExt as _;
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
     use tokio::sync::oneshot;
