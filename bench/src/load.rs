@@ -112,8 +112,35 @@ fn rss_kib() -> u64 {
 
 /// What a router with this data directory may have left behind: processes whose command line
 /// names it, sandbox cgroups named `load-*`, mounts under it, workspace directories.
-fn leftovers(data: &std::path::Path) -> Vec<String> {
+/// The sandbox spawners this process started (children named `agenttier-spawn`): pid and
+/// proportional set size in KiB.
+fn spawners() -> Vec<(u32, u64)> {
+    let me = std::process::id().to_string();
     let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if std::fs::read(e.path().join("comm")).ok().as_deref() != Some(b"agenttier-spawn\n") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        if stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)) != Some(me.as_str()) {
+            continue;
+        }
+        let pss = std::fs::read_to_string(e.path().join("smaps_rollup"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("Pss:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        found.push((pid, pss));
+    }
+    found
+}
+
+fn leftovers(data: &std::path::Path) -> Vec<String> {
+    let mut found: Vec<String> = spawners().iter().map(|(pid, _)| format!("spawner {pid}")).collect();
     let needle = data.as_os_str().as_encoded_bytes();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         if e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()) {
@@ -189,6 +216,12 @@ async fn run(args: &Args, client: &Client, data: &std::path::Path) -> Result<usi
         rss_after,
         handles.len(),
         rss_after.saturating_sub(rss_before) as f64 / handles.len() as f64
+    );
+    let spawners = spawners();
+    println!(
+        "spawners: {} alive, {:.0} KiB proportional set size each on average",
+        spawners.len(),
+        spawners.iter().map(|(_, pss)| *pss).sum::<u64>() as f64 / spawners.len().max(1) as f64
     );
     let t = Instant::now();
     let listed = client
