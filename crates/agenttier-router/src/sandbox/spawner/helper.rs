@@ -12,6 +12,7 @@ use std::ffi::CString;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags, posix_spawn};
 use nix::sys::signal::SigSet;
@@ -33,6 +34,16 @@ const COMMAND_OOM_SCORE_ADJ: &[u8] = b"500";
 /// also the lowest value its commands may set themselves.
 const SPAWNER_OOM_SCORE_ADJ: &[u8] = b"0";
 
+/// Set before `main` in every process whose executable includes the router: a start of an
+/// executable without it would run that program's `main` instead of a spawner.
+static PRESENT: AtomicBool = AtomicBool::new(false);
+
+/// Whether this executable turns into a spawner when started with [`MARKER`] (its constructor
+/// has run). A linker could in theory leave it out of a program that embeds the router.
+pub(crate) fn present() -> bool {
+    PRESENT.load(Ordering::Relaxed)
+}
+
 // Life before main, the second `unsafe` exception of the router (with the holder's `pre_exec`
 // hook): `ctor` places this function in `.init_array`. Before `main` the standard library works
 // on Linux for what this uses (environment, allocation, files); the function touches no global
@@ -43,6 +54,7 @@ fn become_spawner_when_asked() {
     if std::env::var_os(MARKER).is_some() {
         std::process::exit(if serve().is_ok() { 0 } else { 1 });
     }
+    PRESENT.store(true, Ordering::Relaxed);
 }
 
 /// Confines this process as the first packet says, then starts commands until the router goes.
@@ -228,6 +240,15 @@ fn receive(socket: &OwnedFd, packet: &mut [u8]) -> io::Result<Option<(Request, V
 }
 
 fn answer(socket: &OwnedFd, reply: Reply) -> io::Result<()> {
-    send(socket, &reply.encode(), SendFlags::empty())?;
+    // Without SIGPIPE: the router may have gone (this process then ends at the next receive).
+    send(socket, &reply.encode(), SendFlags::NOSIGNAL)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_constructor_ran_before_main_in_this_test_binary() {
+        assert!(super::present());
+    }
 }

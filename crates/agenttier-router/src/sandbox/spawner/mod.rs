@@ -182,17 +182,17 @@ impl Launcher {
         fds: [OwnedFd; 3],
     ) -> io::Result<(i32, oneshot::Receiver<ExitStatus>)> {
         use std::os::unix::ffi::OsStrExt;
-        let text = |b: &Vec<u8>| std::ffi::OsStr::from_bytes(b).to_owned();
+        let text = |b: &[u8]| std::ffi::OsStr::from_bytes(b).to_owned();
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
         let [stdin, stdout, stderr] = fds;
         let mut cmd = tokio::process::Command::new(text(program));
-        cmd.args(args.iter().map(text))
+        cmd.args(args.iter().map(|a| text(a)))
             .env_clear()
             .envs(env.iter().filter_map(|kv| {
                 let at = kv.iter().position(|b| *b == b'=')?;
-                Some((text(&kv[..at].to_vec()), text(&kv[at + 1..].to_vec())))
+                Some((text(&kv[..at]), text(&kv[at + 1..])))
             }))
             .current_dir(&self.0.setup.cwd)
             .process_group(0)
@@ -302,15 +302,25 @@ mod linux {
     impl Spawner {
         /// Starts a spawner process and has it confine itself as `setup` says.
         pub(super) async fn start(setup: &Setup) -> io::Result<Spawner> {
+            if !super::helper::present() {
+                return Err(io::Error::other(
+                    "this executable lacks the sandbox spawner's constructor (its linker dropped the router's `ctor`)",
+                ));
+            }
             let (ours, theirs) =
                 rustix::net::socketpair(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)?;
             // The kernel caps it (at `wmem_max` without privilege); larger packets fail to send.
             let _ = rustix::net::sockopt::set_socket_send_buffer_size(&ours, 2 * MAX_PACKET);
             rustix::io::ioctl_fionbio(&ours, true)?;
-            let process = tokio::process::Command::new("/proc/self/exe")
-                .arg0("agenttier-sandbox-spawner")
-                .env_clear()
-                .env(MARKER, "1")
+            let mut command = tokio::process::Command::new("/proc/self/exe");
+            command.arg0("agenttier-sandbox-spawner").env_clear().env(MARKER, "1");
+            if let Some(libs) = std::env::var_os("LD_LIBRARY_PATH") {
+                command.env("LD_LIBRARY_PATH", libs);
+            }
+            // A group of its own: a Ctrl-C meant for a program that embeds the router (and
+            // handles it) does not reach the spawners.
+            let process = command
+                .process_group(0)
                 .stdin(std::process::Stdio::from(theirs))
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
