@@ -8,7 +8,9 @@
 //! * Keystroke to echo: one character typed into `cat` on a terminal in raw mode (`stty -echo
 //!   -icanon`: the program echoes, as a shell's line editor does), timed until it comes back.
 //!   Through the router: blocking client → WebSocket → router → PTY → `cat` → PTY → frame →
-//!   client. Baseline: the same on a PTY this process opens, written and read directly.
+//!   client; once on one thread, once typed and read on two threads through `split()` (as the
+//!   CLI's `sandbox shell` does). Baseline: the same on a PTY this process opens, written and
+//!   read directly.
 //! * Output throughput: `cat` of a text file on the terminal, read to its end. Through the
 //!   router with `run_in_terminal`; baseline: `cat` on a local PTY, read from the master.
 //!
@@ -59,6 +61,7 @@ fn main() {
     let bytes = (mib as f64) * 1024.0 * 1024.0;
 
     let router_echo = echo_through_router(&sandbox, keys);
+    let split_echo = echo_through_split(&sandbox, keys);
     let local_echo = echo_on_local_pty(keys);
     let router_cat = cat_through_router(&sandbox, bytes as usize);
     let local_cat = cat_on_local_pty(&local_dir.join("big.txt"), bytes as usize);
@@ -72,6 +75,8 @@ fn main() {
         "| keystroke → echo ({keys} keys) | router WebSocket (blocking client) | {:.3} ms | {:.3} ms | |",
         p50, p99
     );
+    let (s50, s99) = percentiles(split_echo);
+    println!("| | router WebSocket, `split()` halves on two threads | {s50:.3} ms | {s99:.3} ms | |");
     let (l50, l99) = percentiles(local_echo);
     println!("| | local PTY, no network | {:.3} ms | {:.3} ms | |", l50, l99);
     let mbps = |secs: f64| bytes / secs / 1e6;
@@ -118,6 +123,34 @@ fn echo_through_router(sandbox: &agenttier::blocking::Sandbox, keys: usize) -> V
         }
         samples.push(started.elapsed());
     }
+    samples
+}
+
+/// The same through `split()`: a reader thread waits for output while this thread types.
+fn echo_through_split(sandbox: &agenttier::blocking::Sandbox, keys: usize) -> Vec<Duration> {
+    let terminal = sandbox
+        .terminal(TerminalOptions::default().command(ECHO))
+        .expect("terminal");
+    std::thread::sleep(Duration::from_millis(500)); // `stty` has run
+    let (mut reader, mut writer) = terminal.split();
+    let (echoed, echoes) = std::sync::mpsc::channel();
+    let reading = std::thread::spawn(move || {
+        while let Some(Ok(event)) = reader.next_event() {
+            if matches!(&event, TerminalEvent::Output(text) if !text.is_empty()) && echoed.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut samples = Vec::with_capacity(keys);
+    for _ in 0..keys {
+        let started = Instant::now();
+        writer.send_input("x").expect("type");
+        echoes.recv().expect("echo");
+        samples.push(started.elapsed());
+    }
+    writer.close();
+    drop(echoes);
+    let _ = reading.join();
     samples
 }
 

@@ -4,17 +4,19 @@
 //! `WsWriter::send`, `WsWriter::close`).
 //!
 //! One socket serves a reader and a writer on different threads: both share it behind a mutex.
-//! The reader holds it only while reading, with a short read timeout ([`POLL`]), and steps aside
-//! whenever a writer is waiting; so typing never waits for output to arrive. Pings from the
-//! server are answered by tungstenite on the next read.
+//! After the handshake the socket is non-blocking, and nobody holds the mutex while waiting: the
+//! reader takes it for one read, which returns at once when no message is complete, then waits
+//! for bytes with `poll` without it; a writer whose bytes do not fit the kernel's buffer waits
+//! the same way. So typing never waits for output to arrive, nor output for typing. Pings from
+//! the server are answered by tungstenite on the next read.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use agenttier_core::{Error, Result, TimeoutKind, response};
+use rustix::event::{PollFd, PollFlags, Timespec};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
@@ -23,8 +25,8 @@ use agenttier_core::proxy::Tunnel;
 use crate::client::wire::{self, websocket_failure};
 use crate::transport::Transport;
 
-/// How long the reader holds the socket waiting for a message before letting a writer in.
-const POLL: Duration = Duration::from_millis(10);
+/// How long a closing handshake may wait for the kernel to take its bytes.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// What the socket runs over: TCP, or TLS over TCP.
 trait Io: Read + Write + Send {}
@@ -34,8 +36,8 @@ type Socket = WebSocket<Box<dyn Io>>;
 
 struct Shared {
     socket: Mutex<Socket>,
-    /// Writers waiting for the socket.
-    writers: AtomicUsize,
+    /// The TCP connection under the WebSocket (and TLS), waited on without the mutex.
+    tcp: TcpStream,
 }
 
 impl Shared {
@@ -54,6 +56,8 @@ pub(crate) struct WsReader {
 /// The sending half of a WebSocket.
 pub(crate) struct WsWriter {
     shared: Arc<Shared>,
+    /// How long a send may wait for the kernel to take its bytes (the client's request timeout).
+    timeout: Duration,
     path: String,
 }
 
@@ -120,7 +124,8 @@ impl Transport {
         if let Some(tunnel) = &tunnel {
             open_tunnel(&mut tcp, tunnel, &endpoint.address, &path)?;
         }
-        // A second handle on the same socket, to shorten the read timeout after the handshake.
+        // A second handle on the same socket, to wait on it and make it non-blocking after the
+        // handshake.
         let control = tcp.try_clone().map_err(io_failure)?;
         let stream: Box<dyn Io> = match tls {
             Some(tls) => wss_stream(tls, &endpoint.host, tcp, &path)?,
@@ -140,10 +145,10 @@ impl Transport {
                 ));
             }
         };
-        control.set_read_timeout(Some(POLL)).map_err(io_failure)?;
+        control.set_nonblocking(true).map_err(io_failure)?;
         let shared = Arc::new(Shared {
             socket: Mutex::new(socket),
-            writers: AtomicUsize::new(0),
+            tcp: control,
         });
         Ok((
             WsReader {
@@ -151,7 +156,11 @@ impl Transport {
                 idle_timeout: config.stream_idle_timeout,
                 path: path.clone(),
             },
-            WsWriter { shared, path },
+            WsWriter {
+                shared,
+                timeout: config.timeout,
+                path,
+            },
         ))
     }
 }
@@ -204,28 +213,48 @@ fn connect(address: &str, timeout: Duration, path: &str) -> Result<TcpStream> {
     }
 }
 
+/// Waits until `tcp` is ready for `what` (or has an error or hung up), at most `timeout`;
+/// `false` when the time ran out. A signal only ends the wait early.
+fn wait_for(tcp: &TcpStream, what: PollFlags, timeout: Duration) -> std::io::Result<bool> {
+    let mut fds = [PollFd::new(tcp, what)];
+    let limit = Timespec::try_from(timeout).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    match rustix::event::poll(&mut fds, Some(&limit)) {
+        Ok(n) => Ok(n > 0),
+        Err(rustix::io::Errno::INTR) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn would_block(e: &tungstenite::Error) -> bool {
+    matches!(e, tungstenite::Error::Io(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted))
+}
+
 impl WsReader {
     /// The next text message; `None` once the connection closed.
     pub(crate) fn recv(&mut self) -> Option<Result<String>> {
         let started = Instant::now();
         loop {
-            while self.shared.writers.load(Ordering::Acquire) > 0 {
-                std::thread::yield_now();
-            }
             let read = self.shared.lock().read();
             match read {
                 Ok(Message::Text(text)) => return Some(Ok(text.as_str().to_owned())),
                 Ok(Message::Close(_)) => return None,
                 Ok(_) => {}
-                // A poll that found nothing, or a read cut short by a signal (a socket read with a
-                // timeout is never restarted, whatever the handler asked: SIGWINCH in a shell).
-                Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) =>
-                {
-                    if started.elapsed() >= self.idle_timeout {
+                // No complete message yet (or a signal cut the read short): wait for bytes
+                // without holding the socket.
+                Err(e) if would_block(&e) => {
+                    let left = self.idle_timeout.saturating_sub(started.elapsed());
+                    let waited = wait_for(&self.shared.tcp, PollFlags::IN, left);
+                    if let Err(e) = waited {
+                        return Some(Err(websocket_failure(
+                            &self.path,
+                            format!("the terminal connection broke: {e}"),
+                            Some(Box::new(e)),
+                        )));
+                    }
+                    if left.is_zero() || waited.is_ok_and(|ready| !ready) {
                         return Some(Err(Error::Timeout {
                             kind: TimeoutKind::Idle,
                             after: self.idle_timeout,
@@ -250,17 +279,8 @@ impl WsReader {
 impl WsWriter {
     /// Sends one text message.
     pub(crate) fn send(&mut self, text: String) -> Result<()> {
-        self.shared.writers.fetch_add(1, Ordering::AcqRel);
-        let mut socket = self.shared.lock();
-        let mut sent = socket.send(Message::text(text));
-        // The frame is queued before any write: a signal that cut the write short only needs
-        // the queue flushed again.
-        while matches!(&sent, Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::Interrupted) {
-            sent = socket.flush();
-        }
-        drop(socket);
-        self.shared.writers.fetch_sub(1, Ordering::AcqRel);
-        sent.map_err(|e| {
+        let sent = self.shared.lock().send(Message::text(text));
+        self.finish(sent, self.timeout).map_err(|e| {
             websocket_failure(
                 &self.path,
                 format!("sending to the terminal failed: {e}"),
@@ -269,12 +289,23 @@ impl WsWriter {
         })
     }
 
+    /// Flushes what a send or close left queued (the kernel's buffer was full, or a signal cut
+    /// the write short), waiting for room without holding the socket, at most `timeout` in all.
+    fn finish(&self, mut sent: tungstenite::Result<()>, timeout: Duration) -> tungstenite::Result<()> {
+        let deadline = Instant::now() + timeout;
+        while sent.as_ref().is_err_and(would_block) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !wait_for(&self.shared.tcp, PollFlags::OUT, left)? {
+                return Err(tungstenite::Error::Io(ErrorKind::TimedOut.into()));
+            }
+            sent = self.shared.lock().flush();
+        }
+        sent
+    }
+
     /// Starts the closing handshake (best effort: the session ends either way).
     pub(crate) fn close(&mut self) {
-        self.shared.writers.fetch_add(1, Ordering::AcqRel);
-        let mut socket = self.shared.lock();
-        let _ = socket.close(None);
-        let _ = socket.flush();
-        self.shared.writers.fetch_sub(1, Ordering::AcqRel);
+        let started = self.shared.lock().close(None);
+        let _ = self.finish(started, CLOSE_WAIT);
     }
 }
