@@ -208,3 +208,15 @@ fn a_killed_spawner_is_replaced_by_the_next_command() {
         previous = spawner;
     }
 }
+
+/// A command inherits its three standard streams and nothing else: not the spawner's socket, its
+/// cgroup or namespace files, nor the router's descriptors.
+#[test]
+fn commands_inherit_only_their_three_standard_streams() {
+    let (_r, http) = start();
+    http.create_running("fds");
+    // 3 is the directory the glob reads. Whatever this test process inherited and keeps open
+    // across `exec` (a job server's pipe, say) stays out too.
+    let out = http.exec("fds", "cd /proc/$$/fd && echo *");
+    assert_eq!(out["stdout"], "0 1 2 3\n", "{out}");
+}

@@ -61,6 +61,7 @@ fn become_spawner_when_asked() {
 fn serve() -> io::Result<()> {
     // Named for `ps` and `top` (the kernel would call it `exe`, after `/proc/self/exe`).
     rustix::thread::set_name(c"agenttier-spawn")?;
+    let inherited = inherited_descriptors();
     let stdin = rustix::stdio::stdin();
     let socket = rustix::io::fcntl_dupfd_cloexec(stdin, 3)?;
     let null = rustix::fs::open("/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())?;
@@ -136,7 +137,7 @@ fn serve() -> io::Result<()> {
         let Request::Spawn { token, argv, env } = request else {
             continue;
         };
-        match start(&argv, &env, &fds, &oom) {
+        match start(&argv, &env, &fds, &inherited, &oom) {
             Ok(pid) => {
                 answer(&socket, Reply::Spawned { token, pid })?;
                 // Without a pidfd (never on the kernels that get here) the child is reaped by
@@ -181,9 +182,28 @@ fn confine(cwd: &[u8], cgroups: u32, namespaced: bool, fds: Vec<OwnedFd>, oom: &
     Ok(())
 }
 
-/// Starts `argv` with `env` on the descriptors `fds` (stdin, stdout, stderr), as leader of a new
-/// process group, with every signal at its default disposition and none blocked.
-fn start(argv: &[Vec<u8>], env: &[Vec<u8>], fds: &[OwnedFd], oom: &OwnedFd) -> Result<i32, nix::Error> {
+/// The descriptors above the standard streams this process had when it started: whatever the
+/// program that embeds the router left open across `exec` (a job server's pipe, a terminal). This
+/// process opens its own close-on-exec; these are closed in every command.
+fn inherited_descriptors() -> Vec<i32> {
+    std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect()
+}
+
+/// Starts `argv` with `env` on the descriptors `fds` (stdin, stdout, stderr) and no other, as
+/// leader of a new process group, with every signal at its default disposition and none blocked.
+fn start(
+    argv: &[Vec<u8>],
+    env: &[Vec<u8>],
+    fds: &[OwnedFd],
+    inherited: &[i32],
+    oom: &OwnedFd,
+) -> Result<i32, nix::Error> {
     let strings = |list: &[Vec<u8>]| {
         list.iter()
             .map(|s| CString::new(s.as_slice()).map_err(|_| nix::Error::EINVAL))
@@ -196,6 +216,11 @@ fn start(argv: &[Vec<u8>], env: &[Vec<u8>], fds: &[OwnedFd], oom: &OwnedFd) -> R
     let mut actions = PosixSpawnFileActions::init()?;
     for (target, fd) in fds.iter().enumerate() {
         actions.add_dup2(fd.as_raw_fd(), target as i32)?;
+    }
+    // After the dups; closing a number that is not open (the directory `inherited_descriptors`
+    // read) is no error.
+    for fd in inherited {
+        actions.add_close(*fd)?;
     }
     let mut attr = PosixSpawnAttr::init()?;
     attr.set_flags(
