@@ -246,6 +246,9 @@ impl Isolation {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A group of its own: a Ctrl-C meant for a program that embeds the router (and handles
+        // it) must not end every sandbox. The router ends them itself when it shuts down.
+        .process_group(0)
         .kill_on_drop(true);
         let view = View::new(&root_dir, dir, name).map_err(|e| format!("failed to prepare the sandbox view: {e}"))?;
         Confinement::holder(join_files(cgroup.as_ref())?, view).attach(&mut cmd);

@@ -220,3 +220,33 @@ fn commands_inherit_only_their_three_standard_streams() {
     let out = http.exec("fds", "cd /proc/$$/fd && echo *");
     assert_eq!(out["stdout"], "0 1 2 3\n", "{out}");
 }
+
+/// The processes a sandbox's life depends on (its spawner and, with namespaces, its holder) are
+/// not in the router's process group: a Ctrl-C meant for a program that embeds the router and
+/// handles it does not end the sandboxes.
+#[test]
+fn a_sandboxs_own_processes_stay_out_of_the_routers_process_group() {
+    let (_r, http) = start();
+    http.create_running("group");
+    let field = |pid: &str, n: usize| -> Option<String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit(')').next()?.split_whitespace().nth(n).map(str::to_owned)
+    };
+    let me = std::process::id().to_string();
+    let own_group = field(&me, 2).unwrap();
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if matches!(comm.trim(), "agenttier-spawn" | "unshare") && field(&pid, 1).as_deref() == Some(me.as_str()) {
+            assert_ne!(
+                field(&pid, 2).as_deref(),
+                Some(own_group.as_str()),
+                "{} {pid}",
+                comm.trim()
+            );
+            seen.push(comm.trim().to_owned());
+        }
+    }
+    assert!(seen.iter().any(|c| c == "agenttier-spawn"), "{seen:?}");
+}
