@@ -15,8 +15,9 @@ use bytes::Bytes;
 
 use crate::respond::go_json_str_pieces;
 use crate::sandbox::command::kill_group;
-use crate::sandbox::spawner::SandboxChild;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use crate::sandbox::spawner::{SandboxChild, read_now};
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
 use tokio::sync::watch;
 
 /// Per-stream capture limit.
@@ -72,41 +73,61 @@ impl Drop for GroupGuard {
     }
 }
 
-async fn read_capped(mut r: impl AsyncRead + Unpin, mut stop: watch::Receiver<bool>) -> String {
-    let mut out = Vec::new();
+/// Output collected up to [`STREAM_CAP`].
+#[derive(Default)]
+struct Capped {
+    out: Vec<u8>,
+    truncated: bool,
+}
+
+impl Capped {
+    fn push(&mut self, bytes: &[u8]) {
+        let room = STREAM_CAP - self.out.len();
+        if bytes.len() >= room {
+            // The last read that fits: room for the marker too, and no doubling past the cap.
+            self.out.reserve_exact(room + TRUNCATED_MARKER.len());
+        }
+        if bytes.len() <= room {
+            self.out.extend_from_slice(bytes);
+        } else {
+            self.out.extend_from_slice(&bytes[..room]);
+            self.truncated = true;
+        }
+    }
+
+    fn into_string(self) -> String {
+        // Valid UTF-8 (the usual case) keeps its buffer; only invalid bytes cost a copy.
+        let mut s = String::from_utf8(self.out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        if self.truncated {
+            s.push_str(TRUNCATED_MARKER);
+        }
+        s
+    }
+}
+
+/// Reads `r` to its end, or until `stop` and then what the pipe still holds (under load the
+/// reader may first run after the command's exit and the drain deadline, with everything still to
+/// read), at most [`STREAM_CAP`].
+async fn read_capped(mut r: pipe::Receiver, mut stop: watch::Receiver<bool>) -> String {
+    let mut capped = Capped::default();
     let mut chunk = vec![0u8; 64 * 1024];
-    let mut truncated = false;
-    loop {
-        // Output already in the pipe is read before the stop is looked at: under load the reader
-        // may first run after the command's exit and the drain deadline, with everything still
-        // to read.
+    let mut stopped = false;
+    while !capped.truncated {
         let n = tokio::select! {
             biased;
             res = r.read(&mut chunk) => match res { Ok(0) | Err(_) => break, Ok(n) => n },
-            _ = stop.changed() => break,
+            _ = stop.wait_for(|s| *s) => {
+                stopped = true;
+                break;
+            }
         };
-        let room = STREAM_CAP - out.len();
-        if n >= room {
-            // The last read that fits: room for the marker too, and no doubling past the cap.
-            out.reserve_exact(room + TRUNCATED_MARKER.len());
-        }
-        if n <= room {
-            out.extend_from_slice(&chunk[..n]);
-        } else {
-            out.extend_from_slice(&chunk[..room]);
-            truncated = true;
-        }
-        // A background writer that never pauses would keep the read branch ready forever.
-        if truncated && *stop.borrow() {
-            break;
-        }
+        capped.push(&chunk[..n]);
     }
-    // Valid UTF-8 (the usual case) keeps its buffer; only invalid bytes cost a copy.
-    let mut s = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    if truncated {
-        s.push_str(TRUNCATED_MARKER);
+    while stopped && !capped.truncated {
+        let Some(n) = read_now(&r, &mut chunk) else { break };
+        capped.push(&chunk[..n]);
     }
-    s
+    capped.into_string()
 }
 
 /// Waits for `child` (leader of process group `pgid`) under `timeout`, collecting its output.
@@ -159,15 +180,22 @@ pub(crate) async fn run(mut child: SandboxChild, pgid: i32, timeout: Duration) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt;
+
+    /// A pipe registered with the runtime only now, holding `bytes`, and its writing end.
+    fn fresh_pipe(bytes: &[u8]) -> (pipe::Receiver, std::os::fd::OwnedFd) {
+        let (read, write) = rustix::pipe::pipe().unwrap();
+        rustix::io::write(&write, bytes).unwrap();
+        (pipe::Receiver::from_owned_fd(read).unwrap(), write)
+    }
 
     /// The reply is built once the drain deadline has passed, and a background process may still
-    /// hold the pipe open: whatever was written before must still be in the reply.
-    #[tokio::test]
+    /// hold the pipe open: whatever was written before must still be in the reply, although the
+    /// runtime may not know yet that the pipe is readable when the reader first looks (it lost
+    /// the output that way before).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn output_waiting_in_the_pipe_is_kept_when_the_stop_comes_first() {
-        for _ in 0..50 {
-            let (mut writer, reader) = tokio::io::duplex(1 << 16);
-            writer.write_all(b"hello\n").await.unwrap();
+        for _ in 0..200 {
+            let (reader, writer) = fresh_pipe(b"hello\n");
             let (stop, stopped) = watch::channel(false);
             stop.send(true).unwrap();
             assert_eq!(read_capped(reader, stopped).await, "hello\n");
@@ -176,14 +204,15 @@ mod tests {
     }
 
     /// A background writer that never pauses cannot hold the reply once the stop has come.
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_endless_writer_is_cut_at_the_cap_after_the_stop() {
-        let (mut writer, reader) = tokio::io::duplex(1 << 16);
-        let endless = tokio::spawn(async move { while writer.write_all(&[b'y'; 4096]).await.is_ok() {} });
+        let (reader, writer) = fresh_pipe(b"");
+        let endless = std::thread::spawn(move || while rustix::io::write(&writer, &[b'y'; 4096]).is_ok() {});
         let (stop, stopped) = watch::channel(false);
         stop.send(true).unwrap();
         let out = read_capped(reader, stopped).await;
         assert!(out.len() <= STREAM_CAP + TRUNCATED_MARKER.len());
-        endless.abort();
+        drop(out);
+        let _ = endless.join();
     }
 }

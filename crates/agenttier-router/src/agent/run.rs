@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::sandbox::spawner::SandboxChild;
+use crate::sandbox::spawner::{SandboxChild, read_now};
 use axum::body::Bytes;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -26,6 +27,8 @@ const READ_BUF: usize = 64 * 1024;
 const DRAIN_AFTER_KILL: Duration = Duration::from_secs(1);
 /// After a normal exit without killing: how long background processes may keep the pipes open.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(150);
+/// Most bytes still read from a stream after the drain deadline: what the pipe held then.
+const DRAIN_AFTER_STOP: usize = 1 << 20;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,8 +106,10 @@ impl Out {
     }
 }
 
+/// Streams `r` as `log` events of `stream` until its end, or until `stop` and then what the pipe
+/// still holds (at most [`DRAIN_AFTER_STOP`] bytes: a background writer may never pause).
 async fn pump(
-    mut r: impl AsyncRead + Unpin,
+    mut r: pipe::Receiver,
     stream: Stream,
     out: Out,
     tail: Option<Arc<Mutex<Tail>>>,
@@ -112,18 +117,33 @@ async fn pump(
 ) {
     let mut buf = vec![0u8; READ_BUF];
     let mut lines = LineSplitter::new(stream);
+    let mut emit = async |bytes: &[u8]| {
+        if let Some(t) = &tail {
+            t.lock().unwrap_or_else(|p| p.into_inner()).push(bytes);
+        }
+        let mut chunk = Vec::with_capacity(bytes.len() + bytes.len() / 2 + 256);
+        lines.feed(bytes, &mut chunk);
+        chunk.is_empty() || out.send(Bytes::from(chunk)).await
+    };
+    let mut stopped = false;
     loop {
         let n = tokio::select! {
             biased;
             res = r.read(&mut buf) => match res { Ok(0) | Err(_) => break, Ok(n) => n },
-            _ = stop.wait_for(|s| *s) => break,
+            _ = stop.wait_for(|s| *s) => {
+                stopped = true;
+                break;
+            }
         };
-        if let Some(t) = &tail {
-            t.lock().unwrap_or_else(|p| p.into_inner()).push(&buf[..n]);
+        if !emit(&buf[..n]).await {
+            return;
         }
-        let mut chunk = Vec::with_capacity(n + n / 2 + 256);
-        lines.feed(&buf[..n], &mut chunk);
-        if !chunk.is_empty() && !out.send(Bytes::from(chunk)).await {
+    }
+    let mut left = if stopped { DRAIN_AFTER_STOP } else { 0 };
+    while left > 0 {
+        let Some(n) = read_now(&r, &mut buf) else { break };
+        left = left.saturating_sub(n);
+        if !emit(&buf[..n]).await {
             return;
         }
     }
@@ -231,4 +251,31 @@ pub(super) async fn run(mut child: SandboxChild, pgid: i32, out: &Out, w: Watch)
         }
     }
     ended
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Output already in the pipe when the drain deadline passes is streamed, although the
+    /// runtime may not know yet that the pipe is readable (it was lost that way before).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn output_waiting_in_the_pipe_is_streamed_when_the_stop_comes_first() {
+        for _ in 0..100 {
+            let (read, write) = rustix::pipe::pipe().unwrap();
+            rustix::io::write(&write, b"line one\n").unwrap();
+            let reader = pipe::Receiver::from_owned_fd(read).unwrap();
+            let (tx, mut rx) = mpsc::channel(16);
+            let (stop, stopped) = watch::channel(false);
+            stop.send(true).unwrap();
+            pump(reader, Stream::Stdout, Out::new(tx), None, stopped).await;
+            drop(write);
+            let mut got = Vec::new();
+            while let Ok(chunk) = rx.try_recv() {
+                got.extend_from_slice(&chunk);
+            }
+            let got = String::from_utf8_lossy(&got);
+            assert!(got.contains("line one"), "{got:?}");
+        }
+    }
 }

@@ -75,6 +75,16 @@ impl SandboxChild {
     }
 }
 
+/// Reads what `pipe` holds now, without waiting and whatever the runtime believes of its
+/// readiness (which it learns a moment after the bytes arrive: a reader that stops on a deadline
+/// must not take "not known to be readable" for "empty"). `None` once it is empty or at its end.
+pub(crate) fn read_now(pipe: &pipe::Receiver, buf: &mut [u8]) -> Option<usize> {
+    match rustix::io::read(pipe, buf) {
+        Ok(n) if n > 0 => Some(n),
+        _ => None,
+    }
+}
+
 fn gone() -> io::Error {
     io::Error::other("the sandbox's spawner ended (it is started again for the next command)")
 }
