@@ -15,9 +15,7 @@ use bytes::Bytes;
 
 use crate::respond::go_json_str_pieces;
 use crate::sandbox::command::kill_group;
-use crate::sandbox::spawner::{SandboxChild, read_now};
-use tokio::io::AsyncReadExt;
-use tokio::net::unix::pipe;
+use crate::sandbox::spawner::{OutputReader, SandboxChild};
 use tokio::sync::watch;
 
 /// Per-stream capture limit.
@@ -105,26 +103,12 @@ impl Capped {
     }
 }
 
-/// Reads `r` to its end, or until `stop` and then what the pipe still holds (under load the
-/// reader may first run after the command's exit and the drain deadline, with everything still to
-/// read), at most [`STREAM_CAP`].
-async fn read_capped(mut r: pipe::Receiver, mut stop: watch::Receiver<bool>) -> String {
+/// Reads a command's output (see [`OutputReader`]), at most [`STREAM_CAP`].
+async fn read_capped(mut r: OutputReader) -> String {
     let mut capped = Capped::default();
     let mut chunk = vec![0u8; 64 * 1024];
-    let mut stopped = false;
     while !capped.truncated {
-        let n = tokio::select! {
-            biased;
-            res = r.read(&mut chunk) => match res { Ok(0) | Err(_) => break, Ok(n) => n },
-            _ = stop.wait_for(|s| *s) => {
-                stopped = true;
-                break;
-            }
-        };
-        capped.push(&chunk[..n]);
-    }
-    while stopped && !capped.truncated {
-        let Some(n) = read_now(&r, &mut chunk) else { break };
+        let Some(n) = r.next(&mut chunk).await else { break };
         capped.push(&chunk[..n]);
     }
     capped.into_string()
@@ -140,14 +124,14 @@ pub(crate) async fn run(mut child: SandboxChild, pgid: i32, timeout: Duration) -
         let stop = stop_rx.clone();
         async move {
             match stdout {
-                Some(s) => read_capped(s, stop).await,
+                Some(s) => read_capped(OutputReader::new(s, stop)).await,
                 None => String::new(),
             }
         }
     });
     let err_task = tokio::spawn(async move {
         match stderr {
-            Some(s) => read_capped(s, stop_rx).await,
+            Some(s) => read_capped(OutputReader::new(s, stop_rx)).await,
             None => String::new(),
         }
     });
@@ -180,6 +164,7 @@ pub(crate) async fn run(mut child: SandboxChild, pgid: i32, timeout: Duration) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::unix::pipe;
 
     /// A pipe registered with the runtime only now, holding `bytes`, and its writing end.
     fn fresh_pipe(bytes: &[u8]) -> (pipe::Receiver, std::os::fd::OwnedFd) {
@@ -198,7 +183,7 @@ mod tests {
             let (reader, writer) = fresh_pipe(b"hello\n");
             let (stop, stopped) = watch::channel(false);
             stop.send(true).unwrap();
-            assert_eq!(read_capped(reader, stopped).await, "hello\n");
+            assert_eq!(read_capped(OutputReader::new(reader, stopped)).await, "hello\n");
             drop(writer);
         }
     }
@@ -210,7 +195,7 @@ mod tests {
         let endless = std::thread::spawn(move || while rustix::io::write(&writer, &[b'y'; 4096]).is_ok() {});
         let (stop, stopped) = watch::channel(false);
         stop.send(true).unwrap();
-        let out = read_capped(reader, stopped).await;
+        let out = read_capped(OutputReader::new(reader, stopped)).await;
         assert!(out.len() <= STREAM_CAP + TRUNCATED_MARKER.len());
         drop(out);
         let _ = endless.join();

@@ -10,10 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::sandbox::spawner::{SandboxChild, read_now};
+use crate::sandbox::spawner::{OutputReader, SandboxChild};
 use axum::body::Bytes;
-use tokio::io::AsyncReadExt;
-use tokio::net::unix::pipe;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -106,15 +104,9 @@ impl Out {
     }
 }
 
-/// Streams `r` as `log` events of `stream` until its end, or until `stop` and then what the pipe
-/// still holds (at most [`DRAIN_AFTER_STOP`] bytes: a background writer may never pause).
-async fn pump(
-    mut r: pipe::Receiver,
-    stream: Stream,
-    out: Out,
-    tail: Option<Arc<Mutex<Tail>>>,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Streams a command's output (see [`OutputReader`]) as `log` events of `stream`; after the stop
+/// at most [`DRAIN_AFTER_STOP`] bytes (a background writer may never pause).
+async fn pump(mut r: OutputReader, stream: Stream, out: Out, tail: Option<Arc<Mutex<Tail>>>) {
     let mut buf = vec![0u8; READ_BUF];
     let mut lines = LineSplitter::new(stream);
     let mut emit = async |bytes: &[u8]| {
@@ -125,26 +117,16 @@ async fn pump(
         lines.feed(bytes, &mut chunk);
         chunk.is_empty() || out.send(Bytes::from(chunk)).await
     };
-    let mut stopped = false;
-    loop {
-        let n = tokio::select! {
-            biased;
-            res = r.read(&mut buf) => match res { Ok(0) | Err(_) => break, Ok(n) => n },
-            _ = stop.wait_for(|s| *s) => {
-                stopped = true;
-                break;
-            }
-        };
+    let mut after_stop = 0;
+    while let Some(n) = r.next(&mut buf).await {
         if !emit(&buf[..n]).await {
             return;
         }
-    }
-    let mut left = if stopped { DRAIN_AFTER_STOP } else { 0 };
-    while left > 0 {
-        let Some(n) = read_now(&r, &mut buf) else { break };
-        left = left.saturating_sub(n);
-        if !emit(&buf[..n]).await {
-            return;
+        if r.stopped() {
+            after_stop += n;
+            if after_stop >= DRAIN_AFTER_STOP {
+                break;
+            }
         }
     }
     let mut chunk = Vec::new();
@@ -172,22 +154,12 @@ pub(super) async fn run(mut child: SandboxChild, pgid: i32, out: &Out, w: Watch)
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut readers: Vec<JoinHandle<()>> = Vec::new();
     if let Some(s) = child.stdout.take() {
-        readers.push(tokio::spawn(pump(
-            s,
-            Stream::Stdout,
-            out.clone(),
-            w.tail.clone(),
-            stop_rx.clone(),
-        )));
+        let output = OutputReader::new(s, stop_rx.clone());
+        readers.push(tokio::spawn(pump(output, Stream::Stdout, out.clone(), w.tail.clone())));
     }
     if let Some(s) = child.stderr.take() {
-        readers.push(tokio::spawn(pump(
-            s,
-            Stream::Stderr,
-            out.clone(),
-            w.tail.clone(),
-            stop_rx,
-        )));
+        let output = OutputReader::new(s, stop_rx);
+        readers.push(tokio::spawn(pump(output, Stream::Stderr, out.clone(), w.tail.clone())));
     }
     let ended = {
         let wait = child.wait();
@@ -256,6 +228,7 @@ pub(super) async fn run(mut child: SandboxChild, pgid: i32, out: &Out, w: Watch)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::unix::pipe;
 
     /// Output already in the pipe when the drain deadline passes is streamed, although the
     /// runtime may not know yet that the pipe is readable (it was lost that way before).
@@ -268,7 +241,7 @@ mod tests {
             let (tx, mut rx) = mpsc::channel(16);
             let (stop, stopped) = watch::channel(false);
             stop.send(true).unwrap();
-            pump(reader, Stream::Stdout, Out::new(tx), None, stopped).await;
+            pump(OutputReader::new(reader, stopped), Stream::Stdout, Out::new(tx), None).await;
             drop(write);
             let mut got = Vec::new();
             while let Ok(chunk) = rx.try_recv() {

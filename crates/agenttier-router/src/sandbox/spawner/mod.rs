@@ -75,13 +75,41 @@ impl SandboxChild {
     }
 }
 
-/// Reads what `pipe` holds now, without waiting and whatever the runtime believes of its
-/// readiness (which it learns a moment after the bytes arrive: a reader that stops on a deadline
-/// must not take "not known to be readable" for "empty"). `None` once it is empty or at its end.
-pub(crate) fn read_now(pipe: &pipe::Receiver, buf: &mut [u8]) -> Option<usize> {
-    match rustix::io::read(pipe, buf) {
-        Ok(n) if n > 0 => Some(n),
-        _ => None,
+/// A command's output pipe, read until its end or until `stop` says the command is over; then
+/// what the pipe still holds is read too, without waiting and whatever the runtime believes of
+/// its readiness (it learns a moment after the bytes arrive that a pipe is readable: a reader
+/// that took "not known to be readable" for "empty" lost output under load).
+pub(crate) struct OutputReader {
+    pipe: pipe::Receiver,
+    stop: tokio::sync::watch::Receiver<bool>,
+    stopped: bool,
+}
+
+impl OutputReader {
+    pub(crate) fn new(pipe: pipe::Receiver, stop: tokio::sync::watch::Receiver<bool>) -> OutputReader {
+        OutputReader {
+            pipe,
+            stop,
+            stopped: false,
+        }
+    }
+
+    /// The next bytes, read into `buf`; `None` at the end (after a stop: once the pipe is empty).
+    pub(crate) async fn next(&mut self, buf: &mut [u8]) -> Option<usize> {
+        use tokio::io::AsyncReadExt;
+        if !self.stopped {
+            tokio::select! {
+                biased;
+                res = self.pipe.read(buf) => return res.ok().filter(|n| *n > 0),
+                _ = self.stop.wait_for(|s| *s) => self.stopped = true,
+            }
+        }
+        rustix::io::read(&self.pipe, buf).ok().filter(|n| *n > 0)
+    }
+
+    /// Whether the stop has come (what is read now was already in the pipe).
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped
     }
 }
 
