@@ -80,6 +80,9 @@ struct Capped {
 
 impl Capped {
     fn push(&mut self, bytes: &[u8]) {
+        if self.truncated {
+            return;
+        }
         let room = STREAM_CAP - self.out.len();
         if bytes.len() >= room {
             // The last read that fits: room for the marker too, and no doubling past the cap.
@@ -103,13 +106,17 @@ impl Capped {
     }
 }
 
-/// Reads a command's output (see [`OutputReader`]), at most [`STREAM_CAP`].
+/// Reads a command's output (see [`OutputReader`]), keeping at most [`STREAM_CAP`]. Reading goes
+/// on past the cap, so the command is not killed by SIGPIPE for writing more, until the end or
+/// the stop (a background writer may never pause).
 async fn read_capped(mut r: OutputReader) -> String {
     let mut capped = Capped::default();
     let mut chunk = vec![0u8; 64 * 1024];
-    while !capped.truncated {
-        let Some(n) = r.next(&mut chunk).await else { break };
+    while let Some(n) = r.next(&mut chunk).await {
         capped.push(&chunk[..n]);
+        if capped.truncated && r.stopped() {
+            break;
+        }
     }
     capped.into_string()
 }
