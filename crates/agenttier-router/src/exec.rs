@@ -147,7 +147,7 @@ pub(crate) async fn run(mut child: SandboxChild, pgid: i32, timeout: Duration) -
         Ok(Err(_)) => -1,
         Err(_) => {
             kill_group(pgid);
-            let _ = child.wait().await;
+            child.wait_killed().await;
             -1
         }
     };

@@ -205,7 +205,7 @@ pub(super) async fn run(mut child: SandboxChild, pgid: i32, out: &Out, w: Watch)
     if killed {
         kill_group(pgid);
         if !matches!(ended, Ended::Exited(_)) {
-            let _ = child.wait().await;
+            child.wait_killed().await;
         }
     }
     let grace = if killed { DRAIN_AFTER_KILL } else { DRAIN_AFTER_EXIT };

@@ -255,3 +255,34 @@ fn a_sandboxs_own_processes_stay_out_of_the_routers_process_group() {
     }
     assert!(seen.iter().any(|c| c == "agenttier-spawn"), "{seen:?}");
 }
+
+/// A timed-out exec answers although the sandbox's spawner cannot report that the killed command
+/// ended (a sandbox at its CPU quota, a fork bomb, may keep its spawner from running): the reply
+/// waits a few seconds at most for that report.
+#[test]
+fn a_timed_out_exec_answers_while_its_spawner_cannot_run() {
+    let (router, http) = start();
+    http.create_running("frozen");
+    let spawner = spawners_of(&router.data_dir().join("sandboxes").join("frozen"));
+    assert_eq!(spawner.len(), 1, "{spawner:?}");
+    let signal = |sig: &str| {
+        let _ = std::process::Command::new("kill")
+            .args([sig, &spawner[0].to_string()])
+            .status();
+    };
+    let client = http.clone();
+    let exec = std::thread::spawn(move || client.exec_timeout("frozen", "sleep 60", 1));
+    // Once the command runs, the spawner is frozen, as a spent CPU quota would hold it; it thaws
+    // when the exec has answered, or after 30 s at the latest.
+    std::thread::sleep(Duration::from_millis(400));
+    signal("-STOP");
+    let (answered, wait) = std::sync::mpsc::channel::<()>();
+    let thaw = std::thread::spawn(move || wait.recv_timeout(Duration::from_secs(30)).is_ok());
+    let out = exec.join().unwrap();
+    let _ = answered.send(());
+    let answered_while_frozen = thaw.join().unwrap();
+    signal("-CONT");
+    assert!(answered_while_frozen, "the exec waited for the spawner: {out}");
+    assert_eq!(out["exitCode"], -1, "{out}");
+    assert_eq!(http.exec("frozen", "echo thawed")["stdout"], "thawed\n");
+}

@@ -30,9 +30,13 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 #[cfg(target_os = "linux")]
 use std::sync::Mutex;
+use std::time::Duration;
 
 use tokio::net::unix::pipe;
 use tokio::sync::oneshot;
+
+/// How long a reply waits for the report that a killed command ended.
+const KILLED_WAIT: Duration = Duration::from_secs(3);
 
 /// One standard stream of a command.
 pub(crate) enum Stdio {
@@ -58,6 +62,13 @@ impl SandboxChild {
     /// Host pid of the command (leader of its own process group) until it has been waited for.
     pub(crate) fn id(&self) -> Option<u32> {
         self.pid.map(|p| p as u32)
+    }
+
+    /// Waits a moment for a command whose group was just killed to be reported ended. The report
+    /// comes from the sandbox's spawner, which a sandbox at its CPU quota (a fork bomb) may keep
+    /// from running for long: a reply never waits more than [`KILLED_WAIT`] for it.
+    pub(crate) async fn wait_killed(&mut self) {
+        let _ = tokio::time::timeout(KILLED_WAIT, self.wait()).await;
     }
 
     /// Waits for the command to end (cancel-safe; again after the end, the same status).
