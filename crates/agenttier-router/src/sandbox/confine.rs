@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 #[cfg(target_os = "linux")]
 use rustix::thread::{CapabilitySet, LinkNameSpaceType};
@@ -119,8 +119,8 @@ pub(crate) struct Confinement {
 }
 
 impl Confinement {
-    pub(crate) fn holder(cgroup_join: Vec<File>, view: View) -> Arc<Confinement> {
-        Arc::new(Confinement { cgroup_join, view })
+    pub(crate) fn holder(cgroup_join: Vec<File>, view: View) -> Confinement {
+        Confinement { cgroup_join, view }
     }
 
     /// Confines the calling process; runs in a freshly forked child, so it only makes system
@@ -134,8 +134,8 @@ impl Confinement {
     }
 
     /// Makes `cmd` run [`Confinement::apply`] between fork and exec (see [`prepare`]).
-    pub(crate) fn attach(self: &Arc<Self>, cmd: &mut tokio::process::Command) {
-        prepare(cmd, self.clone());
+    pub(crate) fn attach(self, cmd: &mut tokio::process::Command) {
+        prepare(cmd, self);
     }
 }
 
@@ -166,7 +166,7 @@ pub(crate) fn become_root_of(user: std::os::fd::BorrowedFd<'_>, drop: &[Capabili
 // The hook is async-signal-safe: `sigaction`, raw system calls on file descriptors and values
 // prepared before the fork, no allocation, no lock. Tested by every namespaced sandbox start.
 #[allow(unsafe_code)]
-fn prepare(cmd: &mut tokio::process::Command, confinement: Arc<Confinement>) {
+fn prepare(cmd: &mut tokio::process::Command, confinement: Confinement) {
     use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: see above; the closure only sets default dispositions and calls `apply`.
     unsafe {

@@ -355,7 +355,7 @@ fn child_of(parent: i32) -> Option<i32> {
 }
 
 /// What a Running sandbox holds: its namespaces (none in plain mode), its cgroups (when the
-/// router can make them), and how a command enters both.
+/// router can make them), and the spawner that starts its commands inside both.
 pub(crate) struct Holder {
     inside: Option<Inside>,
     launcher: Launcher,

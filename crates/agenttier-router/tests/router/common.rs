@@ -351,6 +351,14 @@ pub fn cgroup_dirs(data: &std::path::Path) -> Vec<std::path::PathBuf> {
     dirs
 }
 
+/// Field `n` after the command name in `/proc/<pid>/stat` (0: state, 1: parent pid, 2: process
+/// group), when the process exists.
+pub fn stat_field(pid: &str, n: usize) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid pgrp ...`; comm may hold spaces and parentheses.
+    stat.rsplit_once(')')?.1.split_whitespace().nth(n).map(str::to_owned)
+}
+
 /// Host pids of the spawners (`sandbox::spawner`) of the sandbox whose directory is `dir`:
 /// children of this process named `agenttier-spawn` whose working directory is `dir` (seen as
 /// `/workspace` inside the sandbox). Only process names, parents and directories are read.
@@ -366,10 +374,9 @@ pub fn spawners_of(dir: &std::path::Path) -> Vec<u32> {
         if std::fs::read(entry.path().join("comm")).ok() != Some(b"agenttier-spawn\n".to_vec()) {
             continue;
         }
-        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let parent = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().nth(1));
+        let parent = stat_field(&pid.to_string(), 1);
         let cwd = std::fs::metadata(entry.path().join("cwd")).map(|m| (m.dev(), m.ino()));
-        if parent == Some(me.as_str()) && cwd.is_ok_and(|c| c == want) {
+        if parent.as_deref() == Some(me.as_str()) && cwd.is_ok_and(|c| c == want) {
             found.push(pid);
         }
     }

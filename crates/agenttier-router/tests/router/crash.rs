@@ -75,16 +75,14 @@ fn pids_with(needle: &str) -> Vec<i32> {
 
 /// Zombies whose parent is `parent`.
 fn zombies_of(parent: u32) -> Vec<String> {
+    let parent = parent.to_string();
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter(|stat| {
-            // pid (comm) state ppid ...
-            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-            let fields: Vec<&str> = after.split_whitespace().collect();
-            fields.first() == Some(&"Z") && fields.get(1) == Some(&parent.to_string().as_str())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|pid| {
+            stat_field(pid, 0).as_deref() == Some("Z") && stat_field(pid, 1).as_deref() == Some(parent.as_str())
         })
         .collect()
 }

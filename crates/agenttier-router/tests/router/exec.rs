@@ -228,12 +228,8 @@ fn commands_inherit_only_their_three_standard_streams() {
 fn a_sandboxs_own_processes_stay_out_of_the_routers_process_group() {
     let (_r, http) = start();
     http.create_running("group");
-    let field = |pid: &str, n: usize| -> Option<String> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat.rsplit(')').next()?.split_whitespace().nth(n).map(str::to_owned)
-    };
     let me = std::process::id().to_string();
-    let own_group = field(&me, 2).unwrap();
+    let own_group = stat_field(&me, 2).unwrap();
     let mut seen = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let pid = entry.file_name().to_string_lossy().into_owned();
@@ -243,9 +239,9 @@ fn a_sandboxs_own_processes_stay_out_of_the_routers_process_group() {
         let holder = comm.trim() == "unshare"
             && std::fs::read(entry.path().join("cmdline"))
                 .is_ok_and(|c| c.windows(17).any(|w| w == b"agenttier-sandbox"));
-        if (comm.trim() == "agenttier-spawn" || holder) && field(&pid, 1).as_deref() == Some(me.as_str()) {
+        if (comm.trim() == "agenttier-spawn" || holder) && stat_field(&pid, 1).as_deref() == Some(me.as_str()) {
             assert_ne!(
-                field(&pid, 2).as_deref(),
+                stat_field(&pid, 2).as_deref(),
                 Some(own_group.as_str()),
                 "{} {pid}",
                 comm.trim()

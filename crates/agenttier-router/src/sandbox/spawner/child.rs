@@ -105,7 +105,7 @@ pub(super) fn gone() -> io::Error {
 
 impl Stdio {
     /// The descriptor the command gets (not for [`Stdio::Piped`], which has two ends).
-    pub(super) fn into_fd(self) -> io::Result<OwnedFd> {
+    fn into_fd(self) -> io::Result<OwnedFd> {
         match self {
             Stdio::Fd(fd) => Ok(fd),
             _ => Ok(File::options().read(true).write(true).open("/dev/null")?.into()),
@@ -114,7 +114,7 @@ impl Stdio {
 }
 
 /// A pipe (read end, write end) whose ends close on `exec`.
-pub(super) fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     #[cfg(target_os = "linux")]
     return Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?);
     #[cfg(not(target_os = "linux"))]
@@ -124,6 +124,17 @@ pub(super) fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
             rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
         }
         Ok((read, write))
+    }
+}
+
+/// The command's end and the router's end of its standard input.
+pub(super) fn input(stdio: Stdio) -> io::Result<(OwnedFd, Option<pipe::Sender>)> {
+    match stdio {
+        Stdio::Piped => {
+            let (read, write) = cloexec_pipe()?;
+            Ok((read, Some(pipe::Sender::from_owned_fd(write)?)))
+        }
+        other => Ok((other.into_fd()?, None)),
     }
 }
 

@@ -26,7 +26,7 @@ mod helper;
 mod wire;
 
 pub(crate) use child::{OutputReader, SandboxChild, Stdio};
-use child::{cloexec_pipe, output};
+use child::{input, output};
 
 use std::fs::File;
 use std::io;
@@ -38,7 +38,6 @@ use std::sync::Arc;
 #[cfg(target_os = "linux")]
 use std::sync::Mutex;
 
-use tokio::net::unix::pipe;
 #[cfg(not(target_os = "linux"))]
 use tokio::sync::oneshot;
 
@@ -89,13 +88,7 @@ impl Launcher {
         stdio: [Stdio; 3],
     ) -> io::Result<SandboxChild> {
         let [stdin, stdout, stderr] = stdio;
-        let (stdin_fd, stdin) = match stdin {
-            Stdio::Piped => {
-                let (read, write) = cloexec_pipe()?;
-                (read, Some(pipe::Sender::from_owned_fd(write)?))
-            }
-            other => (other.into_fd()?, None),
-        };
+        let (stdin_fd, stdin) = input(stdin)?;
         let (stdout_fd, stdout) = output(stdout)?;
         let (stderr_fd, stderr) = output(stderr)?;
         let (pid, exit) = self.run(argv, env, [stdin_fd, stdout_fd, stderr_fd]).await?;
